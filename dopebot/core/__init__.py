@@ -1,0 +1,1 @@
+"""Core: types, money, clock, topics, bus, errors, config. Standard library only."""

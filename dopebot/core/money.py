@@ -1,0 +1,38 @@
+"""Exact money: Decimal quantised to a market's steps at one boundary, so the ledger never drifts."""
+
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+BPS = Decimal("0.0001")
+
+
+def to_decimal(value: float | int | str | Decimal) -> Decimal:
+    """Convert a float through its shortest repr, so 0.1 becomes Decimal('0.1'), not its binary expansion."""
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+def floor_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round down to a multiple of step (amounts: never buy more than the stake allows)."""
+    return (value / step).to_integral_value(rounding=ROUND_FLOOR) * step
+
+
+def ceil_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round up to a multiple of step (fees and adverse prices: never flatter the result)."""
+    return (value / step).to_integral_value(rounding=ROUND_CEILING) * step
+
+
+def round_to_step(value: Decimal, step: Decimal) -> Decimal:
+    """Round half-even to a multiple of step (exchange prices parsed from floats)."""
+    return (value / step).to_integral_value(rounding=ROUND_HALF_EVEN) * step
+
+
+def price_to_step(price: float, step: Decimal) -> Decimal:
+    """An exchange price given as a float, made exact on the market's price grid."""
+    return round_to_step(to_decimal(price), step).quantize(step)

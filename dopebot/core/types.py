@@ -1,0 +1,221 @@
+"""Core types. Hot-path records (one per candle, trade, prediction) are NamedTuples validated column-wise
+where data enters; rare ledger objects (orders, fills, positions) are frozen dataclasses validated on build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from typing import NamedTuple
+
+from dopebot.core.money import ZERO
+
+# Timestamps are integer milliseconds since the Unix epoch (UTC) everywhere.
+
+
+class Candle(NamedTuple):
+    """One OHLCV candle; `time` is the moment it closed (open time + width), the moment it can be known."""
+
+    symbol: str
+    time: int
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class Trade(NamedTuple):
+    """One market print. `side` is the taker's side."""
+
+    symbol: str
+    time: int
+    price: float
+    amount: float
+    side: str
+    id: int
+
+
+class Prediction(NamedTuple):
+    """A model's output for one closed candle; `time` is that candle's close time."""
+
+    model_id: str
+    symbol: str
+    time: int
+    horizon: int
+    value: float
+    kind: str  # "probability" | "return" | "score"
+    latency_us: float
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"  # stop-market: becomes a market order when the trigger price trades
+
+
+class OrderReason(StrEnum):
+    SIGNAL = "signal"
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    RISK = "risk"
+
+
+class OrderStatus(StrEnum):
+    ACCEPTED = "accepted"
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+
+    @property
+    def is_final(self) -> bool:
+        return self is not OrderStatus.ACCEPTED
+
+
+@dataclass(frozen=True, slots=True)
+class Market:
+    """What the exchange allows for one symbol: the steps every ledger amount is quantised to."""
+
+    symbol: str
+    base: str
+    quote: str
+    price_step: Decimal
+    amount_step: Decimal
+    min_amount: Decimal = ZERO
+    min_notional: Decimal = ZERO
+    venue: str = "binance"
+
+    def __post_init__(self) -> None:
+        if self.price_step <= 0 or self.amount_step <= 0:
+            raise ValueError(f"{self.symbol}: price and amount steps must be positive")
+        if self.min_amount < 0 or self.min_notional < 0:
+            raise ValueError(f"{self.symbol}: minimums must not be negative")
+
+    @staticmethod
+    def spot(symbol: str, price_step: str, amount_step: str, min_notional: str = "0", venue: str = "binance") -> Market:
+        base, quote = symbol.split(":")[0].split("/")
+        return Market(symbol, base, quote, Decimal(price_step), Decimal(amount_step),
+                      Decimal(amount_step), Decimal(min_notional), venue)
+
+
+@dataclass(frozen=True, slots=True)
+class Order:
+    """An instruction to a broker. A market buy may give `quote_amount` (spend this much quote, like
+    Binance's quoteOrderQty) instead of `amount`; everything else gives `amount` in base units."""
+
+    id: str
+    symbol: str
+    side: Side
+    type: OrderType
+    time: int
+    reason: OrderReason
+    amount: Decimal | None = None
+    quote_amount: Decimal | None = None
+    price: Decimal | None = None  # limit price, or trigger price of a stop
+    group: str | None = None  # orders in one group are one-cancels-other (stop-loss + take-profit)
+
+    def __post_init__(self) -> None:
+        if (self.amount is None) == (self.quote_amount is None):
+            raise ValueError(f"order {self.id}: give exactly one of amount and quote_amount")
+        size = self.amount if self.amount is not None else self.quote_amount
+        if size is None or size <= 0:
+            raise ValueError(f"order {self.id}: size must be positive, got {size}")
+        if self.quote_amount is not None and (self.type is not OrderType.MARKET or self.side is not Side.BUY):
+            raise ValueError(f"order {self.id}: quote_amount is only for market buys")
+        if self.type is not OrderType.MARKET and (self.price is None or self.price <= 0):
+            raise ValueError(f"order {self.id}: {self.type} order needs a positive price")
+
+
+@dataclass(frozen=True, slots=True)
+class OrderUpdate:
+    """A broker's word on an order: accepted, filled, canceled or rejected (with the reason)."""
+
+    order_id: str
+    symbol: str
+    time: int
+    status: OrderStatus
+    filled_amount: Decimal = ZERO
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    """An execution: exact price, amount and fee, and the currency the fee was paid in."""
+
+    id: str
+    order_id: str
+    symbol: str
+    side: Side
+    time: int
+    price: Decimal
+    amount: Decimal
+    fee: Decimal
+    fee_currency: str
+    reason: OrderReason
+
+    def __post_init__(self) -> None:
+        if self.price <= 0 or self.amount <= 0:
+            raise ValueError(f"fill {self.id}: price and amount must be positive")
+        if self.fee < 0:
+            raise ValueError(f"fill {self.id}: fee must not be negative")
+
+    @property
+    def notional(self) -> Decimal:
+        return self.price * self.amount
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    """Holdings in one symbol after a fill; `cost` is what was paid for them including entry fees."""
+
+    symbol: str
+    amount: Decimal
+    cost: Decimal
+    realized_pnl: Decimal
+    opened_time: int | None
+
+    @property
+    def average_price(self) -> Decimal:
+        return self.cost / self.amount if self.amount else ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    """Account value at one moment; cash + position value = equity, exactly, by construction."""
+
+    time: int
+    cash: Decimal
+    position_value: Decimal
+    equity: Decimal = field(default=ZERO)
+
+    def __post_init__(self) -> None:
+        total = self.cash + self.position_value
+        if self.equity == ZERO:
+            object.__setattr__(self, "equity", total)
+        elif self.equity != total:
+            raise ValueError(f"equity {self.equity} != cash {self.cash} + position value {self.position_value}")
+
+
+@dataclass(frozen=True, slots=True)
+class RoundTrip:
+    """One closed trade for reports: entry and exit fills folded into a result."""
+
+    symbol: str
+    entry_time: int
+    exit_time: int
+    entry_price: Decimal
+    exit_price: Decimal
+    amount: Decimal
+    fees: Decimal
+    pnl: Decimal
+    exit_reason: OrderReason
+
+    @property
+    def return_pct(self) -> float:
+        cost = self.entry_price * self.amount
+        return float(self.pnl / cost) if cost else 0.0

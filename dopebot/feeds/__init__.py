@@ -1,0 +1,1 @@
+"""Adapters that bring market data in: Parquet history, exchange downloads, live feeds."""
