@@ -1,0 +1,1 @@
+"""Trading domain: strategies' interface, trader, risk, portfolio, simulated broker. Synchronous, time-free."""
