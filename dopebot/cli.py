@@ -48,7 +48,7 @@ def handled(command: Callable[..., Any]) -> Callable[..., Any]:
     return wrapper
 
 
-def load(config: Path):  # noqa: ANN201 - Settings, imported lazily
+def load(config: Path):
     from dopebot.core.config import load_settings
 
     if config == DEFAULT_CONFIG and not config.exists():

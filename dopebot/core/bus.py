@@ -67,12 +67,29 @@ class Bus:
         return handlers
 
     def publish(self, topic: str, message: Any) -> None:
-        queue = self._queue
-        queue.append((topic, message))
-        if self._draining:
+        if self._draining:  # published by a subscriber: runs after everything already queued
+            self._queue.append((topic, message))
             return
+        # outermost publish: nothing is queued, so this message goes first; then drain what it caused
         self._draining = True
-        routes = self._routes
+        try:
+            handlers = self._routes.get(topic)
+            if handlers is None:
+                handlers = self._resolve(topic)
+            self._published += 1
+            self._delivered += len(handlers)
+            for handler in handlers:
+                try:
+                    handler(message)
+                except Exception as error:  # isolation: one bad subscriber must not stop the others
+                    self._record_error(topic, handler, error)
+            if self._queue:
+                self._drain()
+        finally:
+            self._draining = False
+
+    def _drain(self) -> None:
+        queue, routes = self._queue, self._routes
         published = delivered = 0
         try:
             while queue:
@@ -85,10 +102,10 @@ class Bus:
                 for handler in handlers:
                     try:
                         handler(message)
-                    except Exception as error:  # isolation: one bad subscriber must not stop the others
+                    except Exception as error:
                         self._record_error(topic, handler, error)
         finally:
-            self._draining = False
+            queue.clear()  # only non-empty if a BaseException escaped: do not replay stale messages later
             self._published += published
             self._delivered += delivered
 

@@ -115,22 +115,21 @@ def _check_value(where: str, key: str, value: Any, expected: Any, meta: Any) -> 
     prefix = f"{where} {key} = {shown}"
     if get_origin(expected) in (Union, types.UnionType):
         expected = next(a for a in get_args(expected) if a is not type(None))
+    is_number = isinstance(value, int | float) and not isinstance(value, bool)
+    checks = {
+        float: (is_number, "must be a number"),
+        int: (isinstance(value, int) and not isinstance(value, bool), "must be an integer"),
+        bool: (isinstance(value, bool), "must be true or false"),
+        str: (isinstance(value, str), "must be a string"),
+    }
+    if get_origin(expected) is list:
+        valid, problem = isinstance(value, list) and all(isinstance(v, str) for v in value), "must be a list of strings"
+    else:
+        valid, problem = checks[expected]
+    if not valid:
+        raise ConfigError(f"{prefix}: {problem}")
     if expected is float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{prefix}: must be a number")
         value = float(value)
-    elif expected is int:
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{prefix}: must be an integer")
-    elif expected is bool:
-        if not isinstance(value, bool):
-            raise ConfigError(f"{prefix}: must be true or false")
-    elif expected is str:
-        if not isinstance(value, str):
-            raise ConfigError(f"{prefix}: must be a string")
-    elif get_origin(expected) is list:
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise ConfigError(f"{prefix}: must be a list of strings")
     low, high, choices = meta.get("low"), meta.get("high"), meta.get("choices")
     if low is not None and high is not None and not low <= value <= high:
         raise ConfigError(f"{prefix}: must be between {low:g} and {high:g}")

@@ -89,18 +89,21 @@ class Market:
     min_amount: Decimal = ZERO
     min_notional: Decimal = ZERO
     venue: str = "binance"
+    taker_fee: Decimal = Decimal("0.001")
+    quote_step: Decimal = Decimal("0.00000001")  # precision of cash and fees
 
     def __post_init__(self) -> None:
-        if self.price_step <= 0 or self.amount_step <= 0:
-            raise ValueError(f"{self.symbol}: price and amount steps must be positive")
-        if self.min_amount < 0 or self.min_notional < 0:
-            raise ValueError(f"{self.symbol}: minimums must not be negative")
+        if self.price_step <= 0 or self.amount_step <= 0 or self.quote_step <= 0:
+            raise ValueError(f"{self.symbol}: price, amount and quote steps must be positive")
+        if self.min_amount < 0 or self.min_notional < 0 or self.taker_fee < 0:
+            raise ValueError(f"{self.symbol}: minimums and fees must not be negative")
 
     @staticmethod
-    def spot(symbol: str, price_step: str, amount_step: str, min_notional: str = "0", venue: str = "binance") -> Market:
+    def spot(symbol: str, price_step: str = "0.01", amount_step: str = "0.00001", min_notional: str = "0",
+             venue: str = "binance", taker_fee: str = "0.001") -> Market:
         base, quote = symbol.split(":")[0].split("/")
         return Market(symbol, base, quote, Decimal(price_step), Decimal(amount_step),
-                      Decimal(amount_step), Decimal(min_notional), venue)
+                      Decimal(amount_step), Decimal(min_notional), venue, Decimal(taker_fee))
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +132,15 @@ class Order:
             raise ValueError(f"order {self.id}: quote_amount is only for market buys")
         if self.type is not OrderType.MARKET and (self.price is None or self.price <= 0):
             raise ValueError(f"order {self.id}: {self.type} order needs a positive price")
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrder:
+    """A request to cancel a resting order; answered by an OrderUpdate (canceled, or rejected if gone)."""
+
+    order_id: str
+    symbol: str
+    time: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -76,11 +76,11 @@ def validate_frame(frame: pd.DataFrame, width: int, source: str) -> tuple[Gap, .
 
     for name in COLUMNS[1:]:
         first(~np.isfinite(frame[name].to_numpy(dtype=float)), f"NaN or infinite {name}")
-    o, h, l, c, v = (frame[n].to_numpy(dtype=float) for n in COLUMNS[1:])
-    first((o <= 0) | (h <= 0) | (l <= 0) | (c <= 0), "non-positive price")
+    o, h, lo, c, v = (frame[n].to_numpy(dtype=float) for n in COLUMNS[1:])
+    first((o <= 0) | (h <= 0) | (lo <= 0) | (c <= 0), "non-positive price")
     first(v < 0, "negative volume")
-    first(h < l, "high below low")
-    first((o > h) | (o < l) | (c > h) | (c < l), "open or close outside [low, high]")
+    first(h < lo, "high below low")
+    first((o > h) | (o < lo) | (c > h) | (c < lo), "open or close outside [low, high]")
     steps = np.diff(times)
     if (steps == 0).any():
         row = int(np.argmax(steps == 0)) + 1

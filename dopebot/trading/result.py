@@ -45,7 +45,7 @@ class BacktestResult:
 
     @property
     def candles(self) -> int:
-        return int(len(self.time))
+        return len(self.time)
 
     @property
     def fees_paid(self) -> Decimal:

@@ -1,0 +1,213 @@
+"""The simulated broker: a matching engine over candles, used by backtest and paper trading alike.
+
+It sees each candle before the bot does (the fills it makes happened during that candle), keeps its own
+account balances like an exchange would, and publishes order updates and fills on the bus. Fill rules are
+the numbered assumptions in the README.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dopebot.core import topics
+from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
+from dopebot.core.types import (
+    CancelOrder,
+    Candle,
+    Fill,
+    Market,
+    Order,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Side,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class FillModel:
+    """How the simulated venue fills: fee per side, adverse slippage on market fills, when market orders fill."""
+
+    fee_rate: Decimal
+    slippage_bps: Decimal
+    fill_at: str = "next_open"  # or "close": at the close of the candle the order was sent on
+
+    def __post_init__(self) -> None:
+        if self.fee_rate < 0 or self.slippage_bps < 0:
+            raise ValueError("fee and slippage must not be negative")
+        if self.fill_at not in ("next_open", "close"):
+            raise ValueError(f"fill_at must be next_open or close, not {self.fill_at!r}")
+
+
+class SimulatedBroker:
+    """Fills market, stop and limit orders against candles; stop-loss + take-profit pairs are one-cancels-other."""
+
+    def __init__(self, markets: dict[str, Market], model: FillModel, balances: dict[str, Decimal],
+                 width_ms: int, publish: Callable[[str, Any], None]) -> None:
+        self.markets = markets
+        self.model = model
+        self.balances = dict(balances)
+        self.width_ms = width_ms
+        self._publish = publish
+        self._market_orders: list[Order] = []  # waiting for the next candle's open
+        self._resting: dict[str, Order] = {}  # stops and limits, by order id
+        self._last: dict[str, Candle] = {}
+        self._fill_count = 0
+        self._working = False  # anything to match: keeps quiet candles cheap
+        self._fills_at_close = model.fill_at == "close"
+
+    # --- inputs ---------------------------------------------------------------------------------
+    def on_order(self, request: Order | CancelOrder) -> None:
+        if isinstance(request, CancelOrder):
+            self._cancel(request)
+            return
+        order = request
+        if order.symbol not in self.markets:
+            self._update(order, order.time, OrderStatus.REJECTED, f"unknown symbol {order.symbol}")
+            return
+        self._update(order, order.time, OrderStatus.ACCEPTED)
+        if order.type is OrderType.MARKET:
+            last = self._last.get(order.symbol)
+            if self.model.fill_at == "close" and last is not None:
+                self._fill_market(order, last.close, last.time)
+            else:
+                self._market_orders.append(order)
+        else:
+            self._resting[order.id] = order
+        self._working = True
+
+    def on_candle(self, candle: Candle) -> None:
+        """Match what was waiting against this candle, before anyone else sees it. Hot path."""
+        if self._working:
+            self._match(candle)
+        if self._fills_at_close:
+            self._last[candle.symbol] = candle
+
+    def _match(self, candle: Candle) -> None:
+        opened = candle.time - self.width_ms
+        if self._market_orders:
+            waiting, self._market_orders = self._market_orders, []
+            for order in waiting:
+                if order.symbol == candle.symbol:
+                    self._fill_market(order, candle.open, opened)
+                else:
+                    self._market_orders.append(order)
+        if self._resting:
+            self._match_resting(candle, opened)
+        self._working = bool(self._market_orders or self._resting)
+
+    # --- matching -------------------------------------------------------------------------------
+    def _match_resting(self, candle: Candle, time: int) -> None:
+        """Three passes, pessimistic within a candle: limits the open already satisfies, then stops the range
+        touches (a stop gapped through fills at the open), then limits the range touches."""
+        mine = [o for o in self._resting.values() if o.symbol == candle.symbol]
+        for phase in (_limit_at_open, _stop_touched, _limit_touched):
+            for order in mine:
+                if order.id in self._resting:
+                    price = phase(order, candle)
+                    if price is not None:
+                        self._fill_resting(order, price, time, slip=order.type is OrderType.STOP)
+
+    def _fill_resting(self, order: Order, price: float, time: int, slip: bool) -> None:
+        del self._resting[order.id]
+        if self._execute(order, price, time, slip) and order.group:
+            for other in [o for o in self._resting.values() if o.group == order.group]:
+                del self._resting[other.id]
+                self._update(other, time, OrderStatus.CANCELED, f"other side of {order.group} filled")
+
+    def _fill_market(self, order: Order, price: float, time: int) -> None:
+        self._execute(order, price, time, slip=True)
+
+    def _execute(self, order: Order, reference: float, time: int, slip: bool) -> bool:
+        """Price, size, fee and funds check of one fill; publishes the fill or a rejection."""
+        market = self.markets[order.symbol]
+        price = to_decimal(reference)
+        if slip and self.model.slippage_bps:
+            factor = self.model.slippage_bps * BPS
+            price = price * (ONE + factor) if order.side is Side.BUY else price * (ONE - factor)
+        price = (ceil_to_step if order.side is Side.BUY else floor_to_step)(price, market.price_step)
+        price = price.quantize(market.price_step)
+        if order.quote_amount is not None:
+            amount = floor_to_step(order.quote_amount / price, market.amount_step)
+        else:
+            amount = floor_to_step(order.amount, market.amount_step)  # type: ignore[arg-type]
+        amount = amount.quantize(market.amount_step)
+        notional = price * amount
+        fee = ceil_to_step(notional * self.model.fee_rate, market.quote_step).quantize(market.quote_step)
+        problem = self._problem(market, order.side, amount, notional, fee)
+        if problem:
+            self._update(order, time, OrderStatus.REJECTED, problem)
+            return False
+        if order.side is Side.BUY:
+            self.balances[market.quote] -= notional + fee
+            self.balances[market.base] = self.balances.get(market.base, ZERO) + amount
+        else:
+            self.balances[market.base] -= amount
+            self.balances[market.quote] += notional - fee
+        self._fill_count += 1
+        fill = Fill(f"{order.id}-f{self._fill_count}", order.id, order.symbol, order.side, time, price, amount,
+                    fee, market.quote, order.reason)
+        self._update(order, time, OrderStatus.FILLED, filled=amount)
+        self._publish(topics.fills(market.venue, order.symbol), fill)
+        return True
+
+    def _problem(self, market: Market, side: Side, amount: Decimal, notional: Decimal, fee: Decimal) -> str:
+        if amount <= 0 or amount < market.min_amount:
+            return f"amount {amount} below the minimum {market.min_amount} {market.base}"
+        if notional < market.min_notional:
+            return f"order value {notional} below the minimum notional {market.min_notional} {market.quote}"
+        if side is Side.BUY and notional + fee > self.balances.get(market.quote, ZERO):
+            return f"insufficient {market.quote}: need {notional + fee}, have {self.balances.get(market.quote, ZERO)}"
+        if side is Side.SELL and amount > self.balances.get(market.base, ZERO):
+            return f"insufficient {market.base}: need {amount}, have {self.balances.get(market.base, ZERO)}"
+        return ""
+
+    def _cancel(self, request: CancelOrder) -> None:
+        order = self._resting.pop(request.order_id, None)
+        if order is None:
+            pending = [o for o in self._market_orders if o.id == request.order_id]
+            if not pending:
+                self._publish(topics.order_updates(self._venue(request.symbol), request.symbol),
+                              OrderUpdate(request.order_id, request.symbol, request.time, OrderStatus.REJECTED,
+                                          message="cancel: no such open order"))
+                return
+            order = pending[0]
+            self._market_orders.remove(order)
+        self._update(order, request.time, OrderStatus.CANCELED, "canceled on request")
+
+    def _venue(self, symbol: str) -> str:
+        market = self.markets.get(symbol)
+        return market.venue if market else "unknown"
+
+    def _update(self, order: Order, time: int, status: OrderStatus, message: str = "",
+                filled: Decimal = ZERO) -> None:
+        self._publish(topics.order_updates(self._venue(order.symbol), order.symbol),
+                      OrderUpdate(order.id, order.symbol, time, status, filled, message))
+
+
+def _limit_at_open(order: Order, candle: Candle) -> float | None:
+    if order.type is not OrderType.LIMIT:
+        return None
+    limit = float(order.price)  # type: ignore[arg-type]
+    reached = candle.open >= limit if order.side is Side.SELL else candle.open <= limit
+    return limit if reached else None
+
+
+def _stop_touched(order: Order, candle: Candle) -> float | None:
+    if order.type is not OrderType.STOP:
+        return None
+    stop = float(order.price)  # type: ignore[arg-type]
+    if order.side is Side.SELL:
+        return (min(stop, candle.open)) if candle.low <= stop else None
+    return (max(stop, candle.open)) if candle.high >= stop else None
+
+
+def _limit_touched(order: Order, candle: Candle) -> float | None:
+    if order.type is not OrderType.LIMIT:
+        return None
+    limit = float(order.price)  # type: ignore[arg-type]
+    reached = candle.high >= limit if order.side is Side.SELL else candle.low <= limit
+    return limit if reached else None

@@ -1,0 +1,1 @@
+"""Market domain: indicators and features computed in batch and incrementally from one definition."""

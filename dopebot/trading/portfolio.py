@@ -1,0 +1,136 @@
+"""The portfolio is a fold over fills: exact Decimal cash and positions, round trips for reports, and a
+float mark-to-market per candle for drawdown. A restart rebuilds it by replaying the same fills."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dopebot.core import topics
+from dopebot.core.money import ZERO, to_decimal
+from dopebot.core.types import Candle, EquityPoint, Fill, Market, Position, RoundTrip, Side
+
+
+@dataclass(slots=True)
+class _OpenTrip:
+    """Accumulates the entry side of a round trip until the position is flat again."""
+
+    entry_time: int
+    bought_amount: Decimal = ZERO
+    bought_notional: Decimal = ZERO
+    sold_amount: Decimal = ZERO
+    sold_notional: Decimal = ZERO
+    fees: Decimal = ZERO
+
+
+class Portfolio:
+    """Cash and holdings of one account in one quote currency."""
+
+    def __init__(self, markets: dict[str, Market], starting_cash: Decimal,
+                 publish: Callable[[str, Any], None] | None = None) -> None:
+        self.markets = markets
+        self.starting_cash = starting_cash
+        self.cash = starting_cash
+        self.amounts: dict[str, Decimal] = dict.fromkeys(markets, ZERO)
+        self.costs: dict[str, Decimal] = dict.fromkeys(markets, ZERO)
+        self.realized_pnl = ZERO
+        self.fees_paid = ZERO
+        self.fills: list[Fill] = []
+        self.round_trips: list[RoundTrip] = []
+        self.ledger: list[EquityPoint] = []  # exact equity at every fill, marked at the fill price
+        self._open_trips: dict[str, _OpenTrip] = {}
+        self._publish = publish
+        # float mirror for per-candle marking (drawdown); reconciled from the exact ledger at every fill
+        self.last_close: dict[str, float] = {}
+        self._cash_float = float(starting_cash)
+        self._held_float: dict[str, float] = {}
+        self.peak_equity = float(starting_cash)
+        self.drawdown = 0.0
+
+    # --- fills (exact) -------------------------------------------------------------------------
+    def on_fill(self, fill: Fill) -> None:
+        symbol = fill.symbol
+        notional = fill.price * fill.amount
+        held, cost = self.amounts[symbol], self.costs[symbol]
+        trip = self._open_trips.get(symbol)
+        if fill.side is Side.BUY:
+            self.cash -= notional + fill.fee
+            self.amounts[symbol] = held + fill.amount
+            self.costs[symbol] = cost + notional + fill.fee
+            if trip is None:
+                trip = self._open_trips[symbol] = _OpenTrip(fill.time)
+            trip.bought_amount += fill.amount
+            trip.bought_notional += notional
+        else:
+            if fill.amount > held:
+                raise ValueError(f"fill {fill.id}: sells {fill.amount} {symbol} but only {held} is held")
+            released = cost * fill.amount / held
+            self.cash += notional - fill.fee
+            self.realized_pnl += notional - fill.fee - released
+            self.amounts[symbol] = held - fill.amount
+            self.costs[symbol] = cost - released if self.amounts[symbol] else ZERO
+            if trip is not None:
+                trip.sold_amount += fill.amount
+                trip.sold_notional += notional
+        if trip is not None:
+            trip.fees += fill.fee
+        self.fees_paid += fill.fee
+        self.fills.append(fill)
+        if trip is not None and self.amounts[symbol] == ZERO:
+            self._close_trip(symbol, trip, fill)
+        self._after_fill(fill)
+
+    def _close_trip(self, symbol: str, trip: _OpenTrip, last: Fill) -> None:
+        del self._open_trips[symbol]
+        entry_price = trip.bought_notional / trip.bought_amount
+        exit_price = trip.sold_notional / trip.sold_amount
+        pnl = trip.sold_notional - trip.bought_notional - trip.fees
+        self.round_trips.append(RoundTrip(symbol, trip.entry_time, last.time, entry_price, exit_price,
+                                          trip.bought_amount, trip.fees, pnl, last.reason))
+
+    def _after_fill(self, fill: Fill) -> None:
+        self.last_close.setdefault(fill.symbol, float(fill.price))
+        self._held_float[fill.symbol] = float(self.amounts[fill.symbol])
+        if not self._held_float[fill.symbol]:
+            del self._held_float[fill.symbol]
+        self._cash_float = float(self.cash)
+        value = sum((self.amounts[s] * (fill.price if s == fill.symbol else to_decimal(self.last_close.get(s, 0.0)))
+                     for s in self.amounts), ZERO)
+        point = EquityPoint(fill.time, self.cash, value)
+        self.ledger.append(point)
+        equity = float(point.equity)
+        if equity > self.peak_equity:
+            self.peak_equity = equity
+        if self._publish is not None:
+            market = self.markets[fill.symbol]
+            self._publish(topics.positions(market.venue, fill.symbol), self.position(fill.symbol))
+
+    # --- marking (float, per candle) ------------------------------------------------------------
+    def on_candle(self, candle: Candle) -> None:
+        """Hot path: flat books have constant equity, so only held symbols are marked."""
+        held = self._held_float
+        if held and candle.symbol in held:
+            self.last_close[candle.symbol] = candle.close
+            equity = self._cash_float
+            for symbol, amount in held.items():
+                equity += amount * self.last_close[symbol]
+            if equity > self.peak_equity:
+                self.peak_equity = equity
+            self.drawdown = 1.0 - equity / self.peak_equity
+
+    # --- queries --------------------------------------------------------------------------------
+    def position(self, symbol: str) -> Position:
+        trip = self._open_trips.get(symbol)
+        return Position(symbol, self.amounts[symbol], self.costs[symbol], self.realized_pnl,
+                        trip.entry_time if trip else None)
+
+    def equity_point(self, time: int, symbol: str | None = None, price: float = 0.0) -> EquityPoint:
+        """Exact equity marked at the last closes seen (or at `price` for `symbol`), each close made a
+        Decimal from its shortest repr."""
+        marks = dict(self.last_close)
+        if symbol is not None:
+            marks[symbol] = price
+        value = sum((amount * to_decimal(marks.get(s, 0.0)) for s, amount in self.amounts.items() if amount), ZERO)
+        return EquityPoint(time, self.cash, value)

@@ -1,0 +1,180 @@
+"""The trader: turns a strategy's target into orders, sizes them, protects positions with stop-loss and
+take-profit orders, and enforces risk limits. It publishes orders and never calls a broker."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from dopebot.core import topics
+from dopebot.core.clock import Clock
+from dopebot.core.money import ONE, ZERO, ceil_to_step, floor_to_step
+from dopebot.core.types import (
+    CancelOrder,
+    Candle,
+    Fill,
+    Market,
+    Order,
+    OrderReason,
+    OrderStatus,
+    OrderType,
+    OrderUpdate,
+    Prediction,
+    Side,
+)
+from dopebot.trading.inputs import IncrementalInputs, PrecomputedInputs
+from dopebot.trading.portfolio import Portfolio
+from dopebot.trading.strategy import Strategy
+
+
+@dataclass(frozen=True, slots=True)
+class TraderConfig:
+    """Sizing and protection. Exactly one of stake_amount (quote per trade) and stake_fraction (of equity)."""
+
+    stake_amount: Decimal | None = None
+    stake_fraction: Decimal | None = None
+    stop_loss: Decimal = ZERO  # fraction below the entry price; 0 disables
+    take_profit: Decimal = ZERO  # fraction above the entry price; 0 disables
+    max_drawdown: float = 1.0  # exit and halt when equity falls this far below its peak
+    max_position_fraction: Decimal = ONE
+
+    def __post_init__(self) -> None:
+        if (self.stake_amount is None) == (self.stake_fraction is None):
+            raise ValueError("give exactly one of stake_amount and stake_fraction")
+        if self.stake_amount is not None and self.stake_amount <= 0:
+            raise ValueError("stake_amount must be positive")
+        if self.stake_fraction is not None and not ZERO < self.stake_fraction <= ONE:
+            raise ValueError("stake_fraction must be in (0, 1]")
+
+
+class Trader:
+    """One symbol, one strategy. Order ids are deterministic: prefix, symbol and a sequence number."""
+
+    def __init__(self, market: Market, strategy: Strategy, inputs: IncrementalInputs | PrecomputedInputs,
+                 portfolio: Portfolio, config: TraderConfig, clock: Clock,
+                 publish: Callable[[str, Any], None], order_prefix: str = "dope") -> None:
+        self.market = market
+        self.strategy = strategy
+        self.config = config
+        self.portfolio = portfolio
+        self.halted = False
+        self.halt_reason = ""
+        self._latest_inputs = inputs.latest
+        self._target = strategy.target
+        self._uses_predictions = strategy.uses_predictions
+        self._clock = clock
+        self._publish = publish
+        self._orders_topic = topics.orders(market.venue, market.symbol)
+        self._prefix = f"{order_prefix}-{topics.encode_symbol(market.symbol)}"
+        self._sequence = 0
+        self._holding = False
+        self._in_flight: str | None = None  # an entry or exit order not yet final
+        self._protective: list[str] = []  # resting stop-loss / take-profit order ids
+        self._values: tuple[Any, ...] = ()
+        self._candle_time = -1
+        self._last_close = 0.0
+        self._decided_time = -1
+        self._max_drawdown = config.max_drawdown
+
+    # --- events ---------------------------------------------------------------------------------
+    def on_candle(self, candle: Candle) -> None:
+        """Hot path: runs once per closed candle; the common case (nothing to do) must stay cheap."""
+        values = self._values = self._latest_inputs()
+        self._candle_time = candle.time
+        self._last_close = candle.close
+        holding = self._holding
+        if holding and self.portfolio.drawdown >= self._max_drawdown and not self.halted:
+            self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
+            return
+        if self._uses_predictions or self._in_flight is not None:
+            return  # prediction strategies decide in on_prediction
+        target = self._target(values, None, holding)
+        if target is not None:
+            self._act(target)
+
+    def on_prediction(self, prediction: Prediction) -> None:
+        """Rendezvous: act on the champion's prediction for the candle just closed, once."""
+        if prediction.time == self._candle_time and self._decided_time != prediction.time:
+            self._decided_time = prediction.time
+            self._decide(prediction)
+
+    def on_fill(self, fill: Fill) -> None:
+        held = self.portfolio.amounts[self.market.symbol]
+        was_holding, self._holding = self._holding, held > 0
+        if fill.order_id == self._in_flight:
+            self._in_flight = None
+        if self._holding and not was_holding:
+            self._protect(fill)
+        elif not self._holding and was_holding:
+            self._protective.clear()  # the broker cancels the other side of a one-cancels-other pair
+
+    def on_update(self, update: OrderUpdate) -> None:
+        if update.order_id == self._in_flight and update.status in (OrderStatus.REJECTED, OrderStatus.CANCELED):
+            self._in_flight = None
+        if update.status.is_final and update.order_id in self._protective:
+            self._protective.remove(update.order_id)
+
+    # --- decisions ------------------------------------------------------------------------------
+    def _decide(self, prediction: Prediction | None) -> None:
+        if self._in_flight is not None:
+            return
+        target = self._target(self._values, prediction, self._holding)
+        if target is not None:
+            self._act(target)
+
+    def _act(self, target: float) -> None:
+        if target > 0.0:
+            if not self._holding and not self.halted:
+                self._enter()
+        elif self._holding:
+            self._exit(OrderReason.SIGNAL)
+
+    def _enter(self) -> None:
+        config, portfolio = self.config, self.portfolio
+        equity = portfolio.equity_point(self._clock.now_ms(), self.market.symbol, self._last_close).equity
+        stake = config.stake_amount if config.stake_amount is not None else equity * config.stake_fraction
+        stake = min(stake, equity * config.max_position_fraction, portfolio.cash / (ONE + self.market.taker_fee))
+        stake = floor_to_step(stake, self.market.quote_step)
+        if stake <= 0:
+            return
+        self._in_flight = self._send(Side.BUY, OrderType.MARKET, OrderReason.SIGNAL, quote_amount=stake)
+
+    def _exit(self, reason: OrderReason) -> None:
+        self._cancel_protection()
+        amount = self.portfolio.amounts[self.market.symbol]
+        self._in_flight = self._send(Side.SELL, OrderType.MARKET, reason, amount=amount)
+
+    def _halt(self, why: str) -> None:
+        self.halted = True
+        self.halt_reason = why
+        if self._in_flight is None:
+            self._exit(OrderReason.RISK)
+
+    def _protect(self, entry: Fill) -> None:
+        amount = self.portfolio.amounts[self.market.symbol]
+        group = f"{entry.order_id}-oco"
+        step = self.market.price_step
+        if self.config.stop_loss > 0:
+            stop = floor_to_step(entry.price * (ONE - self.config.stop_loss), step).quantize(step)
+            self._protective.append(self._send(Side.SELL, OrderType.STOP, OrderReason.STOP_LOSS, amount=amount,
+                                               price=stop, group=group))
+        if self.config.take_profit > 0:
+            limit = ceil_to_step(entry.price * (ONE + self.config.take_profit), step).quantize(step)
+            self._protective.append(self._send(Side.SELL, OrderType.LIMIT, OrderReason.TAKE_PROFIT,
+                                               amount=amount, price=limit, group=group))
+
+    def _cancel_protection(self) -> None:
+        for order_id in self._protective:
+            self._publish(self._orders_topic, CancelOrder(order_id, self.market.symbol, self._clock.now_ms()))
+        self._protective.clear()
+
+    def _send(self, side: Side, kind: OrderType, reason: OrderReason, amount: Decimal | None = None,
+              quote_amount: Decimal | None = None, price: Decimal | None = None, group: str | None = None) -> str:
+        self._sequence += 1
+        order = Order(f"{self._prefix}-{self._sequence}", self.market.symbol, side, kind, self._clock.now_ms(),
+                      reason, amount, quote_amount, price, group)
+        self._publish(self._orders_topic, order)
+        return order.id
+
