@@ -66,11 +66,12 @@ class Portfolio:
         else:
             if fill.amount > held:
                 raise ValueError(f"fill {fill.id}: sells {fill.amount} {symbol} but only {held} is held")
-            released = cost * fill.amount / held
+            # cost released by this sale, on the quote grid so realized + remaining cost stays exact
+            released = cost if fill.amount == held else (cost * fill.amount / held).quantize(self.markets[symbol].quote_step)
             self.cash += notional - fill.fee
             self.realized_pnl += notional - fill.fee - released
             self.amounts[symbol] = held - fill.amount
-            self.costs[symbol] = cost - released if self.amounts[symbol] else ZERO
+            self.costs[symbol] = cost - released
             if trip is not None:
                 trip.sold_amount += fill.amount
                 trip.sold_notional += notional
