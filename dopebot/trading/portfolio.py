@@ -67,7 +67,8 @@ class Portfolio:
             if fill.amount > held:
                 raise ValueError(f"fill {fill.id}: sells {fill.amount} {symbol} but only {held} is held")
             # cost released by this sale, on the quote grid so realized + remaining cost stays exact
-            released = cost if fill.amount == held else (cost * fill.amount / held).quantize(self.markets[symbol].quote_step)
+            step = self.markets[symbol].quote_step
+            released = cost if fill.amount == held else (cost * fill.amount / held).quantize(step)
             self.cash += notional - fill.fee
             self.realized_pnl += notional - fill.fee - released
             self.amounts[symbol] = held - fill.amount
