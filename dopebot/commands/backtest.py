@@ -1,0 +1,205 @@
+"""`dopebot backtest`: settings + options -> candles, strategy, node spec -> replay -> report, files, SQLite."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+
+from dopebot.core.config import Settings, override
+from dopebot.core.errors import DopebotError, UsageError
+from dopebot.core.money import to_decimal
+from dopebot.core.timeframes import parse_time, width_ms
+from dopebot.core.types import Market
+from dopebot.execution.simulated import FillModel
+from dopebot.feeds.history import CandleSeries, data_file, read_candles
+from dopebot.runtime.backtest import ModelOutputs, run_backtest
+from dopebot.runtime.node import NodeSpec
+from dopebot.trading.loader import load_strategy
+from dopebot.trading.result import BacktestResult
+from dopebot.trading.strategy import Strategy
+from dopebot.trading.trader import TraderConfig
+
+PROGRESS_FROM = 200_000  # candles; smaller runs finish before a bar would be worth drawing
+
+
+@dataclass(frozen=True)
+class BacktestOptions:
+    """Command-line options; None means 'take it from the settings'."""
+
+    strategy: str | None = None
+    data: Path | None = None
+    exchange: str | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    start: str | None = None
+    end: str | None = None
+    stake_amount: float | None = None
+    stake_fraction: float | None = None
+    starting_balance: float | None = None
+    fee: float | None = None
+    slippage_bps: float | None = None
+    stop_loss: float | None = None
+    take_profit: float | None = None
+    model: str | None = None
+    thresholds: str | None = None
+    compare: str | None = None
+    trades_out: Path | None = None
+    json_out: Path | None = None
+    plot: Path | None = None
+    record: bool = True
+
+
+class BacktestFailed(DopebotError):
+    """A subscriber raised during the replay: the numbers cannot be trusted."""
+
+
+def apply_options(settings: Settings, options: BacktestOptions) -> Settings:
+    """Command-line flags over config.toml, checked by the same rules."""
+    if options.stake_amount is not None and options.stake_fraction is not None:
+        raise UsageError("give --stake-amount or --stake-fraction, not both")
+    settings = override(settings, "trading", strategy=options.strategy, stop_loss=options.stop_loss,
+                        take_profit=options.take_profit, stake_amount=options.stake_amount,
+                        stake_fraction=options.stake_fraction)
+    if options.stake_amount is not None:
+        settings = override(settings, "trading", stake_fraction=0.0)
+    if options.stake_fraction is not None:
+        settings = override(settings, "trading", stake_amount=0.0)
+    settings = override(settings, "backtest", starting_balance=options.starting_balance, fee=options.fee,
+                        slippage_bps=options.slippage_bps)
+    symbols = [options.symbol] if options.symbol else None
+    return override(settings, "exchange", name=options.exchange, symbols=symbols, timeframe=options.timeframe)
+
+
+def load_series(settings: Settings, options: BacktestOptions) -> CandleSeries:
+    symbol = settings.exchange.symbols[0]
+    timeframe = settings.exchange.timeframe
+    path = options.data or data_file(settings.bot.data_dir, settings.exchange.name, symbol, timeframe)
+    start = parse_time(options.start, "--start") if options.start else None
+    end = parse_time(options.end, "--end") if options.end else None
+    if start is not None and end is not None and start >= end:
+        raise UsageError(f"--start {options.start} is not before --end {options.end}")
+    return read_candles(path, symbol, width_ms(timeframe), start, end)
+
+
+def market_for(settings: Settings) -> Market:
+    backtest = settings.backtest
+    symbol = settings.exchange.symbols[0]
+    try:
+        return Market.spot(symbol, backtest.price_step, backtest.amount_step, backtest.min_notional,
+                           settings.exchange.name, repr(backtest.fee))
+    except (ValueError, ArithmeticError) as error:
+        raise UsageError(f"market {symbol}: {error}") from None
+
+
+def trader_config(settings: Settings) -> TraderConfig:
+    trading = settings.trading
+    if trading.stake_fraction > 0 and trading.stake_amount > 0:
+        raise UsageError("[trading] set stake_amount or stake_fraction, not both (use 0 for the unused one)")
+    if trading.stake_fraction <= 0 and trading.stake_amount <= 0:
+        raise UsageError("[trading] stake_amount and stake_fraction are both 0: nothing to trade")
+    return TraderConfig(
+        stake_amount=to_decimal(trading.stake_amount) if trading.stake_amount > 0 else None,
+        stake_fraction=to_decimal(trading.stake_fraction) if trading.stake_fraction > 0 else None,
+        stop_loss=to_decimal(trading.stop_loss), take_profit=to_decimal(trading.take_profit),
+        max_drawdown=settings.risk.max_drawdown,
+        max_position_fraction=to_decimal(settings.risk.max_position_fraction))
+
+
+def build_spec(settings: Settings, strategy: Strategy, champion: str | None) -> NodeSpec:
+    backtest = settings.backtest
+    return NodeSpec(market_for(settings), settings.exchange.timeframe, strategy, trader_config(settings),
+                    to_decimal(backtest.starting_balance),
+                    FillModel(to_decimal(backtest.fee), to_decimal(backtest.slippage_bps), backtest.fill_at),
+                    champion=champion)
+
+
+def model_outputs(strategy: Strategy, series: CandleSeries, model_id: str | None) -> dict[str, ModelOutputs]:
+    """Batch predictions for the model a prediction strategy trades on (baselines need no training)."""
+    if not strategy.uses_predictions:
+        return {}
+    from dopebot.models.baselines import BASELINES
+
+    chosen = model_id or getattr(strategy.params, "model", None)
+    if chosen in BASELINES:
+        baseline = BASELINES[chosen]()
+        columns = {name: series.column(name) for name in ("open", "high", "low", "close", "volume")}
+        return {chosen: ModelOutputs(chosen, baseline.batch(columns), baseline.horizon, baseline.kind)}
+    raise UsageError(f"model {chosen!r} is not a built-in baseline ({', '.join(BASELINES)}); "
+                     "trained models: see `dopebot models list`")
+
+
+def run_settings(settings: Settings, series: CandleSeries, strategy: Strategy) -> dict[str, Any]:
+    trading, backtest = settings.trading, settings.backtest
+    return {
+        "strategy": strategy.name, "params": dataclasses.asdict(strategy.params), "fee": backtest.fee,
+        "slippage_bps": backtest.slippage_bps, "fill_at": backtest.fill_at,
+        "starting_balance": backtest.starting_balance, "stake_amount": trading.stake_amount or None,
+        "stake_fraction": trading.stake_fraction or None, "stop_loss": trading.stop_loss or None,
+        "take_profit": trading.take_profit or None, "max_drawdown": settings.risk.max_drawdown,
+        "price_step": backtest.price_step, "amount_step": backtest.amount_step,
+        "min_notional": backtest.min_notional, "candles": len(series),
+    }
+
+
+def execute(settings: Settings, options: BacktestOptions, console: Console) -> BacktestResult:
+    settings = apply_options(settings, options)
+    strategy_name = settings.trading.strategy
+    strategy = load_strategy(strategy_name, settings.strategy_params.get(strategy_name))
+    series = load_series(settings, options)
+    outputs = model_outputs(strategy, series, options.model)
+    spec = build_spec(settings, strategy, next(iter(outputs), None))
+    info = run_settings(settings, series, strategy)
+    if series.gaps:
+        console.print(f"[yellow]{len(series.gaps)} gap(s) in the data, replayed as they are "
+                      f"(first: {series.gaps[0]})[/yellow]")
+    if len(series) < PROGRESS_FROM:
+        return run_backtest(spec, series, outputs, settings=info)
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                  TimeRemainingColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("replaying candles", total=len(series))
+        return run_backtest(spec, series, outputs, settings=info,
+                            progress=lambda done: progress.update(task, completed=done))
+
+
+def run(settings: Settings, options: BacktestOptions, console: Console | None = None) -> BacktestResult:
+    console = console or Console()
+    if options.thresholds or options.compare:
+        raise UsageError("--thresholds and --compare need trained models (see `dopebot train`)")
+    result = execute(settings, options, console)
+    if result.bus_errors:
+        raise BacktestFailed(f"{result.bus_errors} subscriber error(s) during the replay; first: {result.first_error}")
+    report(settings, options, result, console)
+    return result
+
+
+def report(settings: Settings, options: BacktestOptions, result: BacktestResult, console: Console) -> None:
+    from dopebot.reports.exports import write_json_report, write_trades_csv
+    from dopebot.reports.summary import summary_table
+    from dopebot.trading.metrics import compute_metrics
+
+    metrics = compute_metrics(result)
+    console.print(summary_table(result, metrics))
+    if options.trades_out:
+        console.print(f"trades: {write_trades_csv(options.trades_out, result.round_trips)}")
+    if options.json_out:
+        console.print(f"report: {write_json_report(options.json_out, result, metrics)}")
+    if options.plot:
+        from dopebot.reports.plot import write_chart
+
+        console.print(f"chart: {write_chart(options.plot, result)}")
+    if options.record:
+        from dopebot.store.db import open_store
+        from dopebot.store.runs import record_backtest
+
+        database = open_store(settings.bot.state_file)
+        try:
+            run_id = record_backtest(database, result, metrics.to_dict())
+        finally:
+            database.close()
+        console.print(f"recorded as run {run_id} in {settings.bot.state_file}")
