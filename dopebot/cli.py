@@ -71,11 +71,29 @@ def download(
     until: Annotated[str | None, typer.Option(help="ISO date to stop before (default: now).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where Parquet files go.")] = None,
 ) -> None:
-    """Download candles with ccxt into data/<exchange>/<SYMBOL>-<timeframe>.parquet, resuming where it stopped."""
+    """Download candles with ccxt into data/<exchange>/<SYMBOL>-<timeframe>.parquet, resuming where it stopped.
+
+    Set DOPEBOT_EXCHANGE_URL=http://127.0.0.1:PORT to send every request to a local server (`dopebot emulator`).
+    """
     from dopebot.commands.download import run
 
     run(load(config), exchange=exchange, symbols=symbols, timeframe=timeframe, since=since, until=until,
         data_dir=data_dir)
+
+
+@app.command()
+@handled
+def emulator(
+    parquet: Annotated[list[str] | None, typer.Option(help="Serve a candle file: SYMBOL=PATH (repeatable).")] = None,
+    generated: Annotated[list[str] | None, typer.Option(help="Serve a generated market for SYMBOL.")] = None,
+    timeframe: Annotated[str, typer.Option(help="Candle width of every served symbol.")] = "1m",
+    candles: Annotated[int, typer.Option(help="Candles per generated market.")] = 10_000,
+    port: Annotated[int, typer.Option(help="Port on 127.0.0.1 (0 picks a free one).")] = 8765,
+) -> None:
+    """Serve candles over Binance spot's REST protocol on 127.0.0.1, for offline dry runs against ccxt."""
+    from dopebot.commands.emulator import run
+
+    run(parquet=parquet or [], generated=generated or [], timeframe=timeframe, candles=candles, port=port)
 
 
 @app.command()
