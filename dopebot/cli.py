@@ -75,9 +75,10 @@ def download(
 
     Set DOPEBOT_EXCHANGE_URL=http://127.0.0.1:PORT to send every request to a local server (`dopebot emulator`).
     """
+    settings = load(config)  # before the heavy imports: a config mistake is reported at once
     from dopebot.commands.download import run
 
-    run(load(config), exchange=exchange, symbols=symbols, timeframe=timeframe, since=since, until=until,
+    run(settings, exchange=exchange, symbols=symbols, timeframe=timeframe, since=since, until=until,
         data_dir=data_dir)
 
 
@@ -123,11 +124,115 @@ def backtest(
     no_record: Annotated[bool, typer.Option("--no-record", help="Do not record the run in SQLite.")] = False,
 ) -> None:
     """Replay candles through the bot's own bus, strategy, trader, simulated broker and portfolio."""
+    settings = load(config)
     from dopebot.commands.backtest import BacktestOptions, run
 
-    run(load(config), BacktestOptions(
+    run(settings, BacktestOptions(
         strategy=strategy, data=data, exchange=exchange, symbol=symbol, timeframe=timeframe, start=start,
         end=end, stake_amount=stake_amount, stake_fraction=stake_fraction, starting_balance=starting_balance,
         fee=fee, slippage_bps=slippage, stop_loss=stop_loss, take_profit=take_profit, model=model,
         thresholds=thresholds, compare=compare, trades_out=trades_out, json_out=json_out, plot=plot,
         record=not no_record))
+
+
+@app.command()
+@handled
+def train(
+    config: ConfigOption = DEFAULT_CONFIG,
+    data: Annotated[Path | None, typer.Option(help="Candle Parquet file (symbol and timeframe from its name).")] = None,
+    exchange: Annotated[str | None, typer.Option(help="Find the file `download` wrote for this exchange.")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Market symbol, e.g. BTC/USDT.")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Candle width of the data, e.g. 1m.")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO start (inclusive, candle open time).")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO end (exclusive).")] = None,
+    tp: Annotated[float | None, typer.Option("--tp", help="Take-profit barrier as a fraction, e.g. 0.006.")] = None,
+    sl: Annotated[float | None, typer.Option("--sl", help="Stop-loss barrier as a fraction.")] = None,
+    horizon: Annotated[int | None, typer.Option(help="Label horizon in candles.")] = None,
+    label: Annotated[str | None, typer.Option(help="triple_barrier or regression.")] = None,
+    folds: Annotated[int | None, typer.Option(help="Walk-forward test folds.")] = None,
+    embargo: Annotated[int | None, typer.Option(help="Candles between train and test (at least the horizon).")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed for LightGBM and tuning.")] = None,
+    models_dir: Annotated[Path | None, typer.Option(help="Where model files and cards go.")] = None,
+    tune: Annotated[int, typer.Option(help="Optuna trials before the final training (0: none).")] = 0,
+    objective: Annotated[str, typer.Option(help="Tuning target: precision (at target recall) or sharpe.")] = (
+        "precision"),
+    second: Annotated[Path | None, typer.Option(help="Candles of a second symbol (e.g. ETH for BTC).")] = None,
+    json_out: Annotated[Path | None, typer.Option(help="Write the report as JSON.")] = None,
+) -> None:
+    """Train a LightGBM model with purged walk-forward validation, save it with its card, register it."""
+    settings = load(config)
+    if settings.models.train_threads > 1:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm (OpenMP) is first imported
+    from dopebot.commands.train import TrainOptions, run
+    from dopebot.core.clock import WallClock
+
+    run(settings, TrainOptions(
+        data=data, exchange=exchange, symbol=symbol, timeframe=timeframe, start=start, end=end, take_profit=tp,
+        stop_loss=sl, horizon=horizon, label=label, folds=folds, embargo=embargo, seed=seed,
+        models_dir=models_dir, tune=tune, objective=objective, second=second, json_out=json_out), WallClock().now_ms())
+
+
+@app.command("check-lookahead")
+@handled
+def check_lookahead(
+    config: ConfigOption = DEFAULT_CONFIG,
+    data: Annotated[Path | None, typer.Option(help="Candle Parquet file (symbol and timeframe from its name).")] = None,
+    symbol: Annotated[str | None, typer.Option(help="Market symbol, e.g. BTC/USDT.")] = None,
+    timeframe: Annotated[str | None, typer.Option(help="Candle width of the data, e.g. 1m.")] = None,
+    start: Annotated[str | None, typer.Option(help="ISO start (inclusive, candle open time).")] = None,
+    end: Annotated[str | None, typer.Option(help="ISO end (exclusive).")] = None,
+    model: Annotated[str | None, typer.Option(help="Also check this model's decisions.")] = None,
+    cuts: Annotated[int, typer.Option(help="Random cut points to truncate the data at.")] = 10,
+    seed: Annotated[int, typer.Option(help="Seed for the cut points.")] = 0,
+    second: Annotated[Path | None, typer.Option(help="Candles of a second symbol (e.g. ETH for BTC).")] = None,
+) -> None:
+    """Prove features and decisions use no future candles: recompute on truncated data and compare."""
+    settings = load(config)
+    if settings.models.inference_threads > 1:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    from dopebot.commands.lookahead import run
+
+    run(settings, data, symbol, timeframe, start, end, model, cuts, seed, second)
+
+
+@models_app.command("list")
+@handled
+def models_list(config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Every registered model with its status, data range and headline metrics."""
+    from dopebot.commands.models import list_models
+
+    list_models(load(config))
+
+
+@models_app.command("show")
+@handled
+def models_show(model_id: Annotated[str, typer.Argument(help="Model id.")],
+                config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """A model's card and its status history."""
+    from dopebot.commands.models import show
+
+    show(load(config), model_id)
+
+
+@models_app.command("promote")
+@handled
+def models_promote(model_id: Annotated[str, typer.Argument(help="Model id.")],
+                   config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Make a model the champion; the old champion becomes a challenger."""
+    from dopebot.commands.models import promote
+    from dopebot.core.clock import WallClock
+
+    promote(load(config), model_id, WallClock().now_ms())
+
+
+@models_app.command("retire")
+@handled
+def models_retire(model_id: Annotated[str, typer.Argument(help="Model id.")],
+                  config: ConfigOption = DEFAULT_CONFIG) -> None:
+    """Take a model out of use for good."""
+    from dopebot.commands.models import retire
+    from dopebot.core.clock import WallClock
+
+    retire(load(config), model_id, WallClock().now_ms())
+
+

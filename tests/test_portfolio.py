@@ -105,10 +105,10 @@ def test_selling_more_than_held_is_refused() -> None:
 
 def test_drawdown_is_marked_only_while_holding() -> None:
     portfolio = Portfolio({MARKET.symbol: MARKET}, Decimal(1000))
-    portfolio.on_candle(Candle("BTC/USDT", 60_000, 10, 10, 10, 10, 1))
+    portfolio.mark(Candle("BTC/USDT", 60_000, 10, 10, 10, 10, 1))
     assert portfolio.drawdown == 0.0
     portfolio.on_fill(make_fill(1, Side.BUY, Decimal("10"), Decimal("50"), Decimal(0)))
-    portfolio.on_candle(Candle("BTC/USDT", 120_000, 10, 12, 8, 12, 1))  # equity 500 + 600 = 1100 (peak)
-    portfolio.on_candle(Candle("BTC/USDT", 180_000, 12, 12, 8, 8, 1))  # equity 500 + 400 = 900
+    portfolio.mark(Candle("BTC/USDT", 120_000, 10, 12, 8, 12, 1))  # equity 500 + 600 = 1100 (peak)
+    portfolio.mark(Candle("BTC/USDT", 180_000, 12, 12, 8, 8, 1))  # equity 500 + 400 = 900
     assert portfolio.peak_equity == 1100.0
     assert abs(portfolio.drawdown - (1 - 900 / 1100)) < 1e-12

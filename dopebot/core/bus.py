@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ class BusStats:
     first_error: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)  # identity, not value: two equal subscriptions are two
 class Subscription:
     topic_filter: str
     handler: Handler
@@ -38,7 +38,7 @@ class Bus:
     """Synchronous FIFO bus; one per node, never shared between runs."""
 
     __slots__ = ("_delivered", "_draining", "_errors", "_first_error", "_published", "_queue", "_routes",
-                 "_subscriptions")
+                 "_subscriptions", "_version")
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
@@ -49,17 +49,20 @@ class Bus:
         self._delivered = 0
         self._errors = 0
         self._first_error = ""
+        self._version = 0  # bumped on every (un)subscribe so batch dispatch can notice
 
     def subscribe(self, topic_filter: str, handler: Handler, name: str | None = None) -> Subscription:
         """Handlers of one message run in subscription order; wire components in the order they must see data."""
         subscription = Subscription(topic_filter, handler, name or getattr(handler, "__qualname__", repr(handler)))
         self._subscriptions.append(subscription)
         self._routes.clear()
+        self._version += 1
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        self._subscriptions.remove(subscription)
+        self._subscriptions = [s for s in self._subscriptions if s is not subscription]
         self._routes.clear()
+        self._version += 1
 
     def _resolve(self, topic: str) -> tuple[Handler, ...]:
         handlers = tuple(s.handler for s in self._subscriptions if matches(s.topic_filter, topic))
@@ -87,6 +90,46 @@ class Bus:
                 self._drain()
         finally:
             self._draining = False
+            self._queue.clear()  # non-empty only if a BaseException escaped: never replay stale messages
+
+    def publish_each(self, topic: str, messages: Iterable[Any], before: Handler | None = None) -> int:
+        """Publish many messages to one topic, each exactly as `publish` would (its consequences drained before
+        the next message), with the route resolved and stats counted once per batch: the replay hot path.
+
+        `before(message)` runs ahead of the subscribers of each message and what it publishes is delivered
+        before they see the message (the simulated venue matching orders against a candle).
+        """
+        if self._draining:
+            raise RuntimeError("publish_each cannot be called from a subscriber")
+        queue = self._queue
+        self._draining = True
+        count = delivered = 0  # `delivered` is settled per stretch of messages with one handler tuple
+        handlers = self._routes.get(topic) or self._resolve(topic)
+        version, stretch_start = self._version, 0
+        try:
+            for message in messages:
+                count += 1
+                if before is not None:
+                    before(message)
+                    if queue:
+                        self._drain()
+                if self._version != version:  # a subscriber (un)subscribed: resolve again
+                    delivered += (count - 1 - stretch_start) * len(handlers)
+                    handlers, version, stretch_start = self._routes.get(topic) or self._resolve(topic), \
+                        self._version, count - 1
+                for handler in handlers:
+                    try:
+                        handler(message)
+                    except Exception as error:
+                        self._record_error(topic, handler, error)
+                if queue:
+                    self._drain()
+        finally:
+            self._draining = False
+            queue.clear()
+            self._published += count
+            self._delivered += delivered + (count - stretch_start) * len(handlers)
+        return count
 
     def _drain(self) -> None:
         queue, routes = self._queue, self._routes
@@ -105,13 +148,13 @@ class Bus:
                     except Exception as error:
                         self._record_error(topic, handler, error)
         finally:
-            queue.clear()  # only non-empty if a BaseException escaped: do not replay stale messages later
             self._published += published
             self._delivered += delivered
 
     def _record_error(self, topic: str, handler: Handler, error: Exception) -> None:
         self._errors += 1
-        name = getattr(handler, "__qualname__", repr(handler))
+        name = next((s.name for s in self._subscriptions if s.handler == handler and matches(s.topic_filter, topic)),
+                    getattr(handler, "__qualname__", repr(handler)))
         if self._errors == 1:
             self._first_error = f"{name} on {topic}: {type(error).__name__}: {error}"
         if self._errors <= 10:

@@ -4,6 +4,7 @@ rejected with one line naming the file, the key and the value."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 import types
 from dataclasses import dataclass, field
@@ -117,7 +118,7 @@ def _check_value(where: str, key: str, value: Any, expected: Any, meta: Any) -> 
         expected = next(a for a in get_args(expected) if a is not type(None))
     is_number = isinstance(value, int | float) and not isinstance(value, bool)
     checks = {
-        float: (is_number, "must be a number"),
+        float: (is_number and math.isfinite(value), "must be a finite number"),
         int: (isinstance(value, int) and not isinstance(value, bool), "must be an integer"),
         bool: (isinstance(value, bool), "must be true or false"),
         str: (isinstance(value, str), "must be a string"),
@@ -180,6 +181,8 @@ def load_settings(path: str | Path | None) -> Settings:
         raise ConfigError(f"{path}: config file not found") from None
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read config file: {getattr(error, 'strerror', None) or error}") from None
     return settings_from_dict(data, str(path))
 
 

@@ -126,10 +126,12 @@ class Order:
         if (self.amount is None) == (self.quote_amount is None):
             raise ValueError(f"order {self.id}: give exactly one of amount and quote_amount")
         size = self.amount if self.amount is not None else self.quote_amount
-        if size is None or size <= 0:
+        if size is None or not size.is_finite() or size <= 0:
             raise ValueError(f"order {self.id}: size must be positive, got {size}")
         if self.quote_amount is not None and (self.type is not OrderType.MARKET or self.side is not Side.BUY):
             raise ValueError(f"order {self.id}: quote_amount is only for market buys")
+        if self.price is not None and not self.price.is_finite():
+            raise ValueError(f"order {self.id}: price must be finite, got {self.price}")
         if self.type is not OrderType.MARKET and (self.price is None or self.price <= 0):
             raise ValueError(f"order {self.id}: {self.type} order needs a positive price")
 
@@ -143,9 +145,9 @@ class CancelOrder:
     time: int
 
 
-@dataclass(frozen=True, slots=True)
-class OrderUpdate:
-    """A broker's word on an order: accepted, filled, canceled or rejected (with the reason)."""
+class OrderUpdate(NamedTuple):
+    """A broker's word on an order: accepted, filled, canceled or rejected (with the reason). A NamedTuple:
+    several are made per order, and only brokers make them."""
 
     order_id: str
     symbol: str
@@ -171,6 +173,8 @@ class Fill:
     reason: OrderReason
 
     def __post_init__(self) -> None:
+        if not (self.price.is_finite() and self.amount.is_finite() and self.fee.is_finite()):
+            raise ValueError(f"fill {self.id}: price, amount and fee must be finite")
         if self.price <= 0 or self.amount <= 0:
             raise ValueError(f"fill {self.id}: price and amount must be positive")
         if self.fee < 0:
@@ -181,8 +185,7 @@ class Fill:
         return self.price * self.amount
 
 
-@dataclass(frozen=True, slots=True)
-class Position:
+class Position(NamedTuple):
     """Holdings in one symbol after a fill; `cost` is what was paid for them including entry fees."""
 
     symbol: str
@@ -203,11 +206,11 @@ class EquityPoint:
     time: int
     cash: Decimal
     position_value: Decimal
-    equity: Decimal = field(default=ZERO)
+    equity: Decimal = field(default=None)  # type: ignore[assignment]  # computed when not given
 
     def __post_init__(self) -> None:
         total = self.cash + self.position_value
-        if self.equity == ZERO:
+        if self.equity is None:
             object.__setattr__(self, "equity", total)
         elif self.equity != total:
             raise ValueError(f"equity {self.equity} != cash {self.cash} + position value {self.position_value}")

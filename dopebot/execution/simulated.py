@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from dopebot.core import topics
+from dopebot.core.clock import SimulatedClock
 from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
 from dopebot.core.types import (
     CancelOrder,
@@ -46,7 +47,7 @@ class SimulatedBroker:
     """Fills market, stop and limit orders against candles; stop-loss + take-profit pairs are one-cancels-other."""
 
     def __init__(self, markets: dict[str, Market], model: FillModel, balances: dict[str, Decimal],
-                 width_ms: int, publish: Callable[[str, Any], None]) -> None:
+                 width_ms: int, publish: Callable[[str, Any], None], clock: SimulatedClock | None = None) -> None:
         self.markets = markets
         self.model = model
         self.balances = dict(balances)
@@ -58,6 +59,10 @@ class SimulatedBroker:
         self._fill_count = 0
         self._working = False  # anything to match: keeps quiet candles cheap
         self._fills_at_close = model.fill_at == "close"
+        # in a replay the venue is the source of time: each candle it matches moves the clock to its close
+        self._clock = clock if clock is not None else SimulatedClock()
+        self._topics = {symbol: (topics.order_updates(m.venue, symbol), topics.fills(m.venue, symbol))
+                        for symbol, m in markets.items()}
 
     # --- inputs ---------------------------------------------------------------------------------
     def on_order(self, request: Order | CancelOrder) -> None:
@@ -81,6 +86,7 @@ class SimulatedBroker:
 
     def on_candle(self, candle: Candle) -> None:
         """Match what was waiting against this candle, before anyone else sees it. Hot path."""
+        self._clock.time = candle.time
         if self._working:
             self._match(candle)
         if self._fills_at_close:
@@ -151,7 +157,7 @@ class SimulatedBroker:
         fill = Fill(f"{order.id}-f{self._fill_count}", order.id, order.symbol, order.side, time, price, amount,
                     fee, market.quote, order.reason)
         self._update(order, time, OrderStatus.FILLED, filled=amount)
-        self._publish(topics.fills(market.venue, order.symbol), fill)
+        self._publish(self._topics[order.symbol][1], fill)
         return True
 
     def _problem(self, market: Market, side: Side, amount: Decimal, notional: Decimal, fee: Decimal) -> str:
@@ -170,7 +176,7 @@ class SimulatedBroker:
         if order is None:
             pending = [o for o in self._market_orders if o.id == request.order_id]
             if not pending:
-                self._publish(topics.order_updates(self._venue(request.symbol), request.symbol),
+                self._publish(self._updates_topic(request.symbol),
                               OrderUpdate(request.order_id, request.symbol, request.time, OrderStatus.REJECTED,
                                           message="cancel: no such open order"))
                 return
@@ -178,15 +184,14 @@ class SimulatedBroker:
             self._market_orders.remove(order)
         self._update(order, request.time, OrderStatus.CANCELED, "canceled on request")
 
-    def _venue(self, symbol: str) -> str:
-        market = self.markets.get(symbol)
-        return market.venue if market else "unknown"
+    def _updates_topic(self, symbol: str) -> str:
+        known = self._topics.get(symbol)
+        return known[0] if known else topics.order_updates("unknown", symbol)
 
     def _update(self, order: Order, time: int, status: OrderStatus, message: str = "",
                 filled: Decimal = ZERO) -> None:
-        self._publish(topics.order_updates(self._venue(order.symbol), order.symbol),
+        self._publish(self._updates_topic(order.symbol),
                       OrderUpdate(order.id, order.symbol, time, status, filled, message))
-
 
 def _limit_at_open(order: Order, candle: Candle) -> float | None:
     if order.type is not OrderType.LIMIT:

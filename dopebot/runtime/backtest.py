@@ -76,9 +76,7 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
     columns = [frame[name].to_numpy().tolist() for name in ("open", "high", "low", "close", "volume")]
     close_times = series.close_time.tolist()
     make = partial(tuple.__new__, Candle)  # Candle._make without the Python-level wrapper
-    match = node.broker.on_candle
-    publish = node.bus.publish
-    topic = node.candle_topic
+    venue = node.broker.on_candle  # matches what waited during the candle and moves the clock to its close
     symbol = node.spec.market.symbol
     total = len(close_times)
     collecting = gc.isenabled()
@@ -88,10 +86,7 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
             stop = min(start + CHUNK, total)
             rows = zip(repeat(symbol, stop - start), close_times[start:stop],
                        *(column[start:stop] for column in columns), strict=True)
-            for candle in map(make, rows):
-                clock.time = candle.time
-                match(candle)
-                publish(topic, candle)
+            node.bus.publish_each(node.candle_topic, map(make, rows), venue)
             if progress is not None:
                 progress(stop)
     finally:

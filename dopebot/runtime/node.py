@@ -10,7 +10,7 @@ from typing import Any
 
 from dopebot.core import topics
 from dopebot.core.bus import Bus
-from dopebot.core.clock import Clock
+from dopebot.core.clock import Clock, SimulatedClock
 from dopebot.core.timeframes import width_ms
 from dopebot.core.types import Candle, Market, Order, OrderUpdate
 from dopebot.execution.simulated import FillModel, SimulatedBroker
@@ -58,7 +58,8 @@ class Node:
         markets = {market.symbol: market}
         self.portfolio = Portfolio(markets, spec.starting_balance, publish)
         self.broker = SimulatedBroker(markets, spec.fill_model, {market.quote: spec.starting_balance},
-                                      width_ms(spec.timeframe), publish)
+                                      width_ms(spec.timeframe), publish,
+                                      clock if isinstance(clock, SimulatedClock) else None)
         self.runners = [make(publish) for make in runners]
         self.trader = Trader(market, spec.strategy, inputs, self.portfolio, spec.trader, clock, publish,
                              spec.order_prefix)
@@ -66,7 +67,6 @@ class Node:
         self.updates: list[OrderUpdate] = []
 
         self.candle_topic = topics.candles(market.venue, market.symbol, spec.timeframe)
-        bus.subscribe(self.candle_topic, self.portfolio.on_candle)
         for runner in self.runners:
             bus.subscribe(self.candle_topic, runner.on_candle)
         if isinstance(inputs, IncrementalInputs):
@@ -91,6 +91,7 @@ class Node:
             self.orders.append(order)
 
     def on_market_candle(self, candle: Candle) -> None:
-        """A closed candle from the feed: the simulated venue matches first, then the bot sees it."""
+        """A closed candle from the feed: the simulated venue matches first (and, in a replay, moves the clock),
+        then the bot sees it."""
         self.broker.on_candle(candle)
         self.bus.publish(self.candle_topic, candle)

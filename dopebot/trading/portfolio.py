@@ -110,8 +110,9 @@ class Portfolio:
             self._publish(topics.positions(market.venue, fill.symbol), self.position(fill.symbol))
 
     # --- marking (float, per candle) ------------------------------------------------------------
-    def on_candle(self, candle: Candle) -> None:
-        """Hot path: flat books have constant equity, so only held symbols are marked."""
+    def mark(self, candle: Candle) -> None:
+        """Mark a held symbol at a candle's close (the trader calls it while it holds: flat books have constant
+        equity, so nobody pays for marking them)."""
         held = self._held_float
         if held and candle.symbol in held:
             self.last_close[candle.symbol] = candle.close

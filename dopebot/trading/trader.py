@@ -62,6 +62,7 @@ class Trader:
         self.halted = False
         self.halt_reason = ""
         self._latest_inputs = inputs.latest
+        self._mark = portfolio.mark
         self._target = strategy.target
         self._uses_predictions = strategy.uses_predictions
         self._clock = clock
@@ -73,30 +74,30 @@ class Trader:
         self._in_flight: str | None = None  # an entry or exit order not yet final
         self._protective: list[str] = []  # resting stop-loss / take-profit order ids
         self._values: tuple[Any, ...] = ()
-        self._candle_time = -1
-        self._last_close = 0.0
+        self._candle = Candle(market.symbol, -1, 0.0, 0.0, 0.0, 0.0, 0.0)
         self._decided_time = -1
         self._max_drawdown = config.max_drawdown
 
     # --- events ---------------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
         """Hot path: runs once per closed candle; the common case (nothing to do) must stay cheap."""
-        values = self._values = self._latest_inputs()
-        self._candle_time = candle.time
-        self._last_close = candle.close
-        holding = self._holding
-        if holding and self.portfolio.drawdown >= self._max_drawdown and not self.halted:
-            self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
-            return
-        if self._uses_predictions or self._in_flight is not None:
-            return  # prediction strategies decide in on_prediction
-        target = self._target(values, None, holding)
-        if target is not None:
-            self._act(target)
+        self._candle = candle
+        values = self._latest_inputs()
+        if self._holding:
+            self._mark(candle)
+            if self.portfolio.drawdown >= self._max_drawdown and not self.halted:
+                self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
+                return
+        if self._uses_predictions:
+            self._values = values  # prediction strategies decide when the champion's prediction arrives
+        elif self._in_flight is None:
+            target = self._target(values, None, self._holding)
+            if target is not None:
+                self._act(target)
 
     def on_prediction(self, prediction: Prediction) -> None:
         """Rendezvous: act on the champion's prediction for the candle just closed, once."""
-        if prediction.time == self._candle_time and self._decided_time != prediction.time:
+        if prediction.time == self._candle.time and self._decided_time != prediction.time:
             self._decided_time = prediction.time
             self._decide(prediction)
 
@@ -133,7 +134,7 @@ class Trader:
 
     def _enter(self) -> None:
         config, portfolio = self.config, self.portfolio
-        equity = portfolio.equity_point(self._clock.now_ms(), self.market.symbol, self._last_close).equity
+        equity = portfolio.equity_point(self._clock.now_ms(), self.market.symbol, self._candle.close).equity
         stake = config.stake_amount if config.stake_amount is not None else equity * config.stake_fraction
         stake = min(stake, equity * config.max_position_fraction, portfolio.cash / (ONE + self.market.taker_fee))
         stake = floor_to_step(stake, self.market.quote_step)
