@@ -117,11 +117,17 @@ class Bus:
                     delivered += (count - 1 - stretch_start) * len(handlers)
                     handlers, version, stretch_start = self._routes.get(topic) or self._resolve(topic), \
                         self._version, count - 1
-                for handler in handlers:
+                if len(handlers) == 1:  # the common replay case: one subscriber (the trader)
                     try:
-                        handler(message)
+                        handlers[0](message)
                     except Exception as error:
-                        self._record_error(topic, handler, error)
+                        self._record_error(topic, handlers[0], error)
+                else:
+                    for handler in handlers:
+                        try:
+                            handler(message)
+                        except Exception as error:
+                            self._record_error(topic, handler, error)
                 if queue:
                     self._drain()
         finally:

@@ -98,8 +98,10 @@ class Portfolio:
         if not self._held_float[fill.symbol]:
             del self._held_float[fill.symbol]
         self._cash_float = float(self.cash)
-        value = sum((self.amounts[s] * (fill.price if s == fill.symbol else to_decimal(self.last_close.get(s, 0.0)))
-                     for s in self.amounts), ZERO)
+        value = self.amounts[fill.symbol] * fill.price
+        for symbol in self._held_float:
+            if symbol != fill.symbol:
+                value += self.amounts[symbol] * to_decimal(self.last_close[symbol])
         point = EquityPoint(fill.time, self.cash, value)
         self.ledger.append(point)
         equity = float(point.equity)
@@ -114,11 +116,13 @@ class Portfolio:
         """Mark a held symbol at a candle's close (the trader calls it while it holds: flat books have constant
         equity, so nobody pays for marking them)."""
         held = self._held_float
-        if held and candle.symbol in held:
+        amount = held.get(candle.symbol)
+        if amount is not None:
             self.last_close[candle.symbol] = candle.close
-            equity = self._cash_float
-            for symbol, amount in held.items():
-                equity += amount * self.last_close[symbol]
+            if len(held) == 1:
+                equity = self._cash_float + amount * candle.close
+            else:
+                equity = self._cash_float + sum(a * self.last_close[s] for s, a in held.items())
             if equity > self.peak_equity:
                 self.peak_equity = equity
             self.drawdown = 1.0 - equity / self.peak_equity

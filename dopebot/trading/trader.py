@@ -77,13 +77,14 @@ class Trader:
         self._candle = Candle(market.symbol, -1, 0.0, 0.0, 0.0, 0.0, 0.0)
         self._decided_time = -1
         self._max_drawdown = config.max_drawdown
+        self._watch_drawdown = config.max_drawdown < 1.0  # marking per candle only serves the drawdown limit
 
     # --- events ---------------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
         """Hot path: runs once per closed candle; the common case (nothing to do) must stay cheap."""
         self._candle = candle
         values = self._latest_inputs()
-        if self._holding:
+        if self._holding and self._watch_drawdown:
             self._mark(candle)
             if self.portfolio.drawdown >= self._max_drawdown and not self.halted:
                 self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
@@ -134,9 +135,14 @@ class Trader:
 
     def _enter(self) -> None:
         config, portfolio = self.config, self.portfolio
-        equity = portfolio.equity_point(self._clock.now_ms(), self.market.symbol, self._candle.close).equity
-        stake = config.stake_amount if config.stake_amount is not None else equity * config.stake_fraction
-        stake = min(stake, equity * config.max_position_fraction, portfolio.cash / (ONE + self.market.taker_fee))
+        stake = portfolio.cash / (ONE + self.market.taker_fee)  # never more than the cash can pay, fee included
+        if config.stake_amount is not None:
+            stake = min(stake, config.stake_amount)
+        if config.stake_fraction is not None or config.max_position_fraction < ONE:
+            equity = portfolio.equity_point(self._clock.now_ms(), self.market.symbol, self._candle.close).equity
+            if config.stake_fraction is not None:
+                stake = min(stake, equity * config.stake_fraction)
+            stake = min(stake, equity * config.max_position_fraction)
         stake = floor_to_step(stake, self.market.quote_step)
         if stake <= 0:
             return
