@@ -185,6 +185,8 @@ def report(settings: Settings, options: BacktestOptions, result: BacktestResult,
 
     metrics = compute_metrics(result)
     console.print(summary_table(result, metrics))
+    if result.halt_reason:
+        console.print(f"[red]trading halted by the risk limit: {result.halt_reason}[/red]")
     if options.trades_out:
         console.print(f"trades: {write_trades_csv(options.trades_out, result.round_trips)}")
     if options.json_out:

@@ -137,6 +137,7 @@ def run_backtest(spec: NodeSpec, series: CandleSeries, models: Mapping[str, Mode
         starting_balance=spec.starting_balance, final_cash=portfolio.cash, final_position=final_position,
         final_equity=portfolio.cash + final_position * last_close, time=series.close_time, close=series.column("close"),
         equity=equity, position=held, orders=node.orders, updates=node.updates, fills=portfolio.fills,
-        round_trips=portfolio.round_trips, gaps=[str(gap) for gap in series.gaps], bus_errors=stats.errors,
+        round_trips=portfolio.round_trips, gaps=[str(gap) for gap in series.gaps],
+        halt_reason=node.trader.halt_reason, bus_errors=stats.errors,
         first_error=stats.first_error, elapsed_seconds=wallclock.perf_counter() - started)
 

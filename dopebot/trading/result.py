@@ -39,6 +39,7 @@ class BacktestResult:
     fills: list[Fill] = field(default_factory=list)
     round_trips: list[RoundTrip] = field(default_factory=list)
     gaps: list[str] = field(default_factory=list)  # human-readable gap descriptions
+    halt_reason: str = ""  # why a risk limit stopped trading, if one did
     bus_errors: int = 0
     first_error: str = ""
     elapsed_seconds: float = 0.0
