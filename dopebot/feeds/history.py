@@ -104,9 +104,14 @@ def read_candles(path: str | Path, symbol: str, width: int, start: int | None = 
     if end is not None:
         filters.append(("timestamp", "<", end))
     try:
+        names = pq.read_schema(path).names
+        missing = [c for c in COLUMNS if c not in names]
+        if missing:
+            raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
         table = pq.read_table(path, columns=list(COLUMNS), filters=filters or None)
     except (pa.ArrowInvalid, OSError, KeyError) as error:
-        raise DataError(f"{path}: not a readable candle Parquet file ({error})") from None
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise DataError(f"{path}: not a readable candle Parquet file ({reason})") from None
     frame = table.to_pandas()
     frame["timestamp"] = frame["timestamp"].astype("int64")
     if frame.empty:
