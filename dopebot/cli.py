@@ -157,6 +157,9 @@ def train(
     objective: Annotated[str, typer.Option(help="Tuning target: precision (at target recall) or sharpe.")] = (
         "precision"),
     second: Annotated[Path | None, typer.Option(help="Candles of a second symbol (e.g. ETH for BTC).")] = None,
+    mode: Annotated[str, typer.Option(help="Walk-forward training window: expanding or rolling.")] = "expanding",
+    barrier: Annotated[str, typer.Option(help="pct: --tp/--sl are fractions; vol: multiples of volatility.")] = (
+        "pct"),
     json_out: Annotated[Path | None, typer.Option(help="Write the report as JSON.")] = None,
 ) -> None:
     """Train a LightGBM model with purged walk-forward validation, save it with its card, register it."""
@@ -169,7 +172,8 @@ def train(
     run(settings, TrainOptions(
         data=data, exchange=exchange, symbol=symbol, timeframe=timeframe, start=start, end=end, take_profit=tp,
         stop_loss=sl, horizon=horizon, label=label, folds=folds, embargo=embargo, seed=seed,
-        models_dir=models_dir, tune=tune, objective=objective, second=second, json_out=json_out), WallClock().now_ms())
+        models_dir=models_dir, tune=tune, objective=objective, second=second, json_out=json_out,
+        mode=mode, barrier=barrier), WallClock().now_ms())
 
 
 @app.command("check-lookahead")
