@@ -144,3 +144,11 @@ def test_gaps_are_seen_not_filled() -> None:
     result = run_backtest(spec_for(), series)
     assert result.candles == 470
     assert result.gaps == ["2024-01-01T03:19:00Z -> 2024-01-01T03:50:00Z (30 missing)"]
+
+
+def test_time_exit_after_max_hold_candles(market_series: CandleSeries) -> None:
+    result = run_backtest(spec_for("threshold", max_hold=5), market_series, momentum_outputs(market_series))
+    timed = [t for t in result.round_trips if t.exit_reason is OrderReason.TIME]
+    assert len(timed) > 20
+    assert all(t.exit_time - t.entry_time == 5 * 60_000 for t in timed)  # in at an open, out 5 opens later
+    assert all(t.exit_time - t.entry_time <= 5 * 60_000 for t in result.round_trips)

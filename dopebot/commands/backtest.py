@@ -105,7 +105,7 @@ def trader_config(settings: Settings) -> TraderConfig:
         stake_amount=to_decimal(trading.stake_amount) if trading.stake_amount > 0 else None,
         stake_fraction=to_decimal(trading.stake_fraction) if trading.stake_fraction > 0 else None,
         stop_loss=to_decimal(trading.stop_loss), take_profit=to_decimal(trading.take_profit),
-        max_drawdown=settings.risk.max_drawdown,
+        max_hold=trading.max_hold, max_drawdown=settings.risk.max_drawdown,
         max_position_fraction=to_decimal(settings.risk.max_position_fraction))
 
 

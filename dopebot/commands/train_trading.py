@@ -46,7 +46,7 @@ def evaluate_trading(settings: Settings, series: CandleSeries, outcome: TrainOut
         return {}  # volatility barriers differ per trade; the trader's exits are fixed fractions (TODO)
     fee = label["fee"]
     settings = override(settings, "trading", take_profit=label["take_profit"] + 2 * fee,
-                        stop_loss=max(label["stop_loss"] - 2 * fee, 1e-4))
+                        stop_loss=max(label["stop_loss"] - 2 * fee, 1e-4), max_hold=int(label["horizon"]))
     oos, predictions = out_of_sample(series, outcome)
     model_id, horizon = outcome.model_id, int(label["horizon"])
     entries = {
@@ -56,7 +56,7 @@ def evaluate_trading(settings: Settings, series: CandleSeries, outcome: TrainOut
     report: dict[str, dict[str, float]] = {}
     for name, values in entries.items():
         threshold = outcome.card["threshold"] if name == "lgbm_threshold" else 0.5
-        strategy = load_strategy("lgbm_threshold", {"threshold": threshold, "max_hold": horizon, "model": model_id})
+        strategy = load_strategy("lgbm_threshold", {"threshold": threshold, "model": model_id})
         models = {model_id: ModelOutputs(model_id, values, horizon, "probability")}
         report[name] = _per_trade(run_backtest(build_spec(settings, strategy, model_id), oos, models))
     sma = load_strategy("sma_cross")

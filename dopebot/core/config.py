@@ -47,6 +47,7 @@ class TradingSettings:
     stake_fraction: float = _spec(0.0, low=0.0, high=1.0, doc="fraction of equity per trade when > 0")
     stop_loss: float = _spec(0.0, low=0.0, high=1.0, doc="fraction below entry; 0 disables")
     take_profit: float = _spec(0.0, low=0.0, high=10.0, doc="fraction above entry; 0 disables")
+    max_hold: int = _spec(0, low=0, doc="exit after this many candles in a position; 0 disables")
 
 
 @dataclass(frozen=True, slots=True)

@@ -64,6 +64,7 @@ class OrderReason(StrEnum):
     STOP_LOSS = "stop_loss"
     TAKE_PROFIT = "take_profit"
     RISK = "risk"
+    TIME = "time"  # held for the configured number of candles
 
 
 class OrderStatus(StrEnum):

@@ -3,6 +3,7 @@ take-profit orders, and enforces risk limits. It publishes orders and never call
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -39,6 +40,7 @@ class TraderConfig:
     take_profit: Decimal = ZERO  # fraction above the entry price; 0 disables
     max_drawdown: float = 1.0  # exit and halt when equity falls this far below its peak
     max_position_fraction: Decimal = ONE
+    max_hold: int = 0  # candles; exit with reason "time" after holding this long (0 disables)
 
     def __post_init__(self) -> None:
         if (self.stake_amount is None) == (self.stake_fraction is None):
@@ -47,6 +49,8 @@ class TraderConfig:
             raise ValueError("stake_amount must be positive")
         if self.stake_fraction is not None and not ZERO < self.stake_fraction <= ONE:
             raise ValueError("stake_fraction must be in (0, 1]")
+        if self.max_hold < 0:
+            raise ValueError("max_hold must not be negative")
 
 
 class Trader:
@@ -78,16 +82,23 @@ class Trader:
         self._decided_time = -1
         self._max_drawdown = config.max_drawdown
         self._watch_drawdown = config.max_drawdown < 1.0  # marking per candle only serves the drawdown limit
+        self._max_hold = config.max_hold or sys.maxsize
+        self._held_candles = 0  # closed candles since the entry filled, counting the entry candle
 
     # --- events ---------------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
         """Hot path: runs once per closed candle; the common case (nothing to do) must stay cheap."""
         self._candle = candle
         values = self._latest_inputs()
-        if self._holding and self._watch_drawdown:
-            self._mark(candle)
-            if self.portfolio.drawdown >= self._max_drawdown and not self.halted:
-                self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
+        if self._holding:
+            self._held_candles += 1
+            if self._watch_drawdown:
+                self._mark(candle)
+                if self.portfolio.drawdown >= self._max_drawdown and not self.halted:
+                    self._halt(f"drawdown {self.portfolio.drawdown:.2%} reached the limit {self._max_drawdown:.2%}")
+                    return
+            if self._held_candles >= self._max_hold and self._in_flight is None:
+                self._exit(OrderReason.TIME)
                 return
         if self._uses_predictions:
             self._values = values  # prediction strategies decide when the champion's prediction arrives
@@ -108,6 +119,7 @@ class Trader:
         if fill.order_id == self._in_flight:
             self._in_flight = None
         if self._holding and not was_holding:
+            self._held_candles = 0
             self._protect(fill)
         elif not self._holding and was_holding:
             self._protective.clear()  # the broker cancels the other side of a one-cancels-other pair
