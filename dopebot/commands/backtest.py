@@ -139,7 +139,8 @@ def run_settings(settings: Settings, series: CandleSeries, strategy: Strategy) -
         "slippage_bps": backtest.slippage_bps, "fill_at": backtest.fill_at,
         "starting_balance": backtest.starting_balance, "stake_amount": trading.stake_amount or None,
         "stake_fraction": trading.stake_fraction or None, "stop_loss": trading.stop_loss or None,
-        "take_profit": trading.take_profit or None, "max_drawdown": settings.risk.max_drawdown,
+        "take_profit": trading.take_profit or None, "max_hold": trading.max_hold or None,
+        "max_drawdown": settings.risk.max_drawdown,
         "price_step": backtest.price_step, "amount_step": backtest.amount_step,
         "min_notional": backtest.min_notional, "candles": len(series),
     }
@@ -167,15 +168,64 @@ def execute(settings: Settings, options: BacktestOptions, console: Console) -> B
                             progress=lambda done: progress.update(task, completed=done))
 
 
-def run(settings: Settings, options: BacktestOptions, console: Console | None = None) -> BacktestResult:
+def run(settings: Settings, options: BacktestOptions, console: Console | None = None) -> BacktestResult | None:
     console = console or Console()
-    if options.thresholds or options.compare:
-        raise UsageError("--thresholds and --compare need trained models (see `dopebot train`)")
+    if options.model or options.compare or options.thresholds or _trained_model_configured(settings, options):
+        return run_models(settings, options, console)
     result = execute(settings, options, console)
-    if result.bus_errors:
-        raise BacktestFailed(f"{result.bus_errors} subscriber error(s) during the replay; first: {result.first_error}")
+    _check(result)
     report(settings, options, result, console)
     return result
+
+
+def _check(result: BacktestResult) -> None:
+    if result.bus_errors:
+        raise BacktestFailed(f"{result.bus_errors} subscriber error(s) during the replay; first: {result.first_error}")
+
+
+def _trained_model_configured(settings: Settings, options: BacktestOptions) -> bool:
+    """A prediction strategy whose configured model is not a built-in baseline trades a registered model."""
+    from dopebot.models.baselines import BASELINES
+
+    name = options.strategy or settings.trading.strategy
+    model = settings.strategy_params.get(name, {}).get("model")
+    return model is not None and model not in BASELINES and load_strategy(name).uses_predictions
+
+
+def run_models(settings: Settings, options: BacktestOptions, console: Console) -> BacktestResult | None:
+    """Registered models: one backtest, a threshold sweep, or several models side by side on one period."""
+    from dopebot.commands import backtest_models as models
+
+    settings = apply_options(settings, options)
+    series = load_series(settings, options)
+    explicit_exits = options.stop_loss is not None or options.take_profit is not None
+    configured = settings.strategy_params.get(settings.trading.strategy, {}).get("model", "champion")
+    identifiers = [i.strip() for i in options.compare.split(",") if i.strip()] if options.compare else [
+        options.model or configured]
+    runs = [models.prepare(settings, series, identifier, explicit_exits) for identifier in identifiers]
+    for model_run in runs:
+        models.warn_overlap(console, model_run)
+    if options.thresholds:
+        if len(runs) != 1:
+            raise UsageError("--thresholds sweeps one model; do not combine it with --compare")
+        info = run_settings(runs[0].settings, series, models.strategy_for(runs[0].settings, runs[0]))
+        for _, result in models.sweep(settings, series, runs[0], models.parse_thresholds(options.thresholds),
+                                      build_spec, info, console):
+            _check(result)
+        return None
+    results = []
+    for model_run in runs:
+        strategy = models.strategy_for(model_run.settings, model_run)
+        info = run_settings(model_run.settings, series, strategy) | {"model": model_run.model_id}
+        result = run_backtest(build_spec(model_run.settings, strategy, model_run.model_id), series,
+                              {model_run.model_id: model_run.outputs}, settings=info)
+        _check(result)
+        results.append((model_run.model_id, result))
+    if len(results) > 1:
+        console.print(models.comparison_table("models side by side on the same candles", results))
+        return None
+    report(runs[0].settings, options, results[0][1], console)
+    return results[0][1]
 
 
 def report(settings: Settings, options: BacktestOptions, result: BacktestResult, console: Console) -> None:

@@ -1,0 +1,136 @@
+"""`dopebot backtest --model ID | champion`, `--thresholds LOW:HIGH:STEP` and `--compare ID1,ID2`: trained
+models' predictions computed in batch, traded through the per-candle path with the exits the model's label
+describes. Backtests that overlap a model's training data are flagged loudly: they are in-sample."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.panel import Panel
+from rich.table import Table
+
+from dopebot.core.config import Settings, override
+from dopebot.core.errors import UsageError
+from dopebot.core.timeframes import iso
+from dopebot.feeds.history import CandleSeries
+from dopebot.runtime.backtest import ModelOutputs, run_backtest
+from dopebot.trading.loader import load_strategy
+from dopebot.trading.result import BacktestResult
+from dopebot.trading.strategy import Strategy
+
+MODEL_STRATEGY = "lgbm_threshold"
+
+
+@dataclass(frozen=True)
+class ModelRun:
+    """One model's batch predictions and the settings its label implies."""
+
+    model_id: str
+    outputs: ModelOutputs
+    settings: Settings
+    threshold: float
+    overlap: str  # empty when the backtest is out of sample
+
+
+def resolve_model_id(settings: Settings, identifier: str) -> str:
+    if identifier != "champion":
+        return identifier
+    from dopebot.models import registry
+    from dopebot.store.db import open_store
+
+    database = open_store(settings.bot.state_file)
+    try:
+        chosen = registry.champion(database)
+    finally:
+        database.close()
+    if chosen is None:
+        raise UsageError(f"no champion model in {settings.bot.state_file}; "
+                         "promote one with `dopebot models promote ID`")
+    return chosen
+
+
+def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_exits: bool) -> ModelRun:
+    """Load and verify the model, predict every candle, and take exits from its label unless given."""
+    from dopebot.models.artifacts import load_model
+    from dopebot.models.inference import predict_frame
+
+    model_id = resolve_model_id(settings, identifier)
+    model = load_model(settings.models.models_dir, model_id, settings.models.inference_threads)
+    if model.card.get("symbol") != series.symbol:
+        raise UsageError(f"model {model_id} was trained on {model.card.get('symbol')}, not {series.symbol}")
+    outputs = ModelOutputs(model_id, predict_frame(model, series.frame), model.horizon, model.kind)
+    label = model.card["label"]
+    if not explicit_exits and label.get("kind") == "triple_barrier" and label.get("barrier") == "pct":
+        fee = float(label.get("fee", 0.0))
+        settings = override(settings, "trading", take_profit=label["take_profit"] + 2 * fee,
+                            stop_loss=max(label["stop_loss"] - 2 * fee, 1e-4), max_hold=model.horizon)
+    data = model.card.get("data", {})
+    start, end = int(series.open_time[0]), int(series.close_time[-1])
+    overlap = ""
+    if data and start < int(data["end"]) and int(data["start"]) < end:
+        overlap = (f"backtest {iso(start)} → {iso(end)} overlaps model {model_id}'s training data "
+                   f"{iso(int(data['start']))} → {iso(int(data['end']))}: these results are in-sample")
+    return ModelRun(model_id, outputs, settings, model.threshold, overlap)
+
+
+def strategy_for(settings: Settings, run: ModelRun, threshold: float | None = None) -> Strategy:
+    """The configured strategy if it trades on predictions, else lgbm_threshold at the card's threshold."""
+    name = settings.trading.strategy
+    params = dict(settings.strategy_params.get(name, {}))
+    strategy = load_strategy(name, params)
+    if not strategy.uses_predictions:
+        name, params = MODEL_STRATEGY, dict(settings.strategy_params.get(MODEL_STRATEGY, {}))
+    fields = {f.name for f in dataclasses.fields(load_strategy(name).Params)}
+    if "threshold" in fields:
+        params["threshold"] = run.threshold if threshold is None else threshold
+    if "model" in fields:
+        params["model"] = run.model_id
+    return load_strategy(name, params)
+
+
+def warn_overlap(console: Console, run: ModelRun) -> None:
+    if run.overlap:
+        console.print(Panel(f"[bold red]IN-SAMPLE[/bold red] {run.overlap}. Only out-of-sample periods count.",
+                            border_style="red"))
+
+
+def parse_thresholds(text: str) -> list[float]:
+    try:
+        low, high, step = (float(part) for part in text.split(":"))
+    except ValueError:
+        raise UsageError(f"--thresholds {text!r}: expected LOW:HIGH:STEP, e.g. 0.5:0.8:0.05") from None
+    if not (0 < low <= high <= 1 and step > 0):
+        raise UsageError(f"--thresholds {text!r}: need 0 < LOW <= HIGH <= 1 and STEP > 0")
+    count = round((high - low) / step) + 1
+    return [round(low + index * step, 10) for index in range(count) if low + index * step <= high + 1e-12]
+
+
+def comparison_table(title: str, rows: list[tuple[str, BacktestResult]], first: str = "model") -> Table:
+    from dopebot.reports.summary import number, percent
+    from dopebot.trading.metrics import compute_metrics
+
+    table = Table(title=title)
+    for column in (first, "trades", "return", "Sharpe", "max drawdown", "win rate", "profit factor",
+                   "net per trade", "fees"):
+        table.add_column(column, justify="left" if column == first else "right")
+    for label, result in rows:
+        metrics = compute_metrics(result)
+        table.add_row(label, f"{metrics.trades:,}", percent(metrics.total_return), number(metrics.sharpe),
+                      percent(metrics.max_drawdown), percent(metrics.win_rate), number(metrics.profit_factor),
+                      percent(metrics.average_trade_pct), f"{metrics.fees_paid:,.2f}")
+    return table
+
+
+def sweep(settings: Settings, series: CandleSeries, run: ModelRun, thresholds: list[float],
+          spec_builder, info: dict, console: Console) -> list[tuple[str, BacktestResult]]:
+    rows = []
+    for threshold in thresholds:
+        strategy = strategy_for(run.settings, run, threshold)
+        result = run_backtest(spec_builder(run.settings, strategy, run.model_id), series,
+                              {run.model_id: run.outputs}, settings=info | {"threshold": threshold})
+        rows.append((f"{threshold:g}", result))
+    console.print(comparison_table(f"{run.model_id}: entry threshold sweep", rows, first="threshold"))
+    return rows
+
