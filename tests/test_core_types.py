@@ -198,7 +198,7 @@ def test_equity_is_exact_and_any_other_value_is_refused(
 def test_status_finality_and_enum_values() -> None:
     assert [status.is_final for status in OrderStatus] == [False, True, True, True]
     assert [str(side) for side in Side] == ["buy", "sell"]
-    assert [str(reason) for reason in OrderReason] == ["signal", "stop_loss", "take_profit", "risk"]
+    assert [str(reason) for reason in OrderReason] == ["signal", "stop_loss", "take_profit", "risk", "time"]
 
 
 def test_position_average_price_and_round_trip_return() -> None:
