@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from decimal import Decimal
 
@@ -86,10 +85,14 @@ def test_non_finite_order_sizes_are_refused_with_a_value_error(bad: Decimal) -> 
         order(amount=bad)
 
 
-def test_orders_are_immutable() -> None:
+def test_ledger_messages_are_immutable() -> None:
     built = order()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(AttributeError):
         built.amount = D("1")  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        fill().fee = D("0")  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        EquityPoint(T0, D("1"), D("2")).equity = D("4")  # type: ignore[misc]
 
 
 # --- Fill -----------------------------------------------------------------------------------------------------

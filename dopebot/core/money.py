@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from decimal import ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, Decimal
-from functools import lru_cache
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -19,9 +18,14 @@ def to_decimal(value: float | int | str | Decimal) -> Decimal:
     return Decimal(value)
 
 
-@lru_cache(maxsize=256)
+_POWER_OF_TEN: dict[Decimal, bool] = {}  # step -> is it 10**k; steps are few, so this never grows much
+
+
 def _is_power_of_ten(step: Decimal) -> bool:
-    return step > 0 and step.as_tuple().digits == (1,)
+    known = _POWER_OF_TEN.get(step)
+    if known is None:
+        known = _POWER_OF_TEN[step] = step > 0 and step.as_tuple().digits == (1,)
+    return known
 
 
 def _to_step(value: Decimal, step: Decimal, rounding: str) -> Decimal:

@@ -42,6 +42,7 @@ class Portfolio:
         self.ledger: list[EquityPoint] = []  # exact equity at every fill, marked at the fill price
         self._open_trips: dict[str, _OpenTrip] = {}
         self._publish = publish
+        self._position_topics = {symbol: topics.positions(m.venue, symbol) for symbol, m in markets.items()}
         # float mirror for per-candle marking (drawdown); reconciled from the exact ledger at every fill
         self.last_close: dict[str, float] = {}
         self._cash_float = float(starting_cash)
@@ -108,8 +109,7 @@ class Portfolio:
         if equity > self.peak_equity:
             self.peak_equity = equity
         if self._publish is not None:
-            market = self.markets[fill.symbol]
-            self._publish(topics.positions(market.venue, fill.symbol), self.position(fill.symbol))
+            self._publish(self._position_topics[fill.symbol], self.position(fill.symbol))
 
     # --- marking (float, per candle) ------------------------------------------------------------
     def mark(self, candle: Candle) -> None:
