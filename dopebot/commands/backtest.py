@@ -246,10 +246,10 @@ def report(settings: Settings, options: BacktestOptions, result: BacktestResult,
 
         console.print(f"chart: {write_chart(options.plot, result)}")
     if options.record:
-        from dopebot.store.db import open_store
+        from dopebot.store.db import open_connection
         from dopebot.store.runs import record_backtest
 
-        database = open_store(settings.bot.state_file)
+        database = open_connection(settings.bot.state_file)
         try:
             run_id = record_backtest(database, result, metrics.to_dict())
         finally:

@@ -134,15 +134,14 @@ class SimulatedBroker:
         if slip and self.model.slippage_bps:
             factor = self.model.slippage_bps * BPS
             price = price * (ONE + factor) if order.side is Side.BUY else price * (ONE - factor)
+        # the step functions return values with the step's exponent: no further quantize needed
         price = (ceil_to_step if order.side is Side.BUY else floor_to_step)(price, market.price_step)
-        price = price.quantize(market.price_step)
         if order.quote_amount is not None:
             amount = floor_to_step(order.quote_amount / price, market.amount_step)
         else:
             amount = floor_to_step(order.amount, market.amount_step)  # type: ignore[arg-type]
-        amount = amount.quantize(market.amount_step)
         notional = price * amount
-        fee = ceil_to_step(notional * self.model.fee_rate, market.quote_step).quantize(market.quote_step)
+        fee = ceil_to_step(notional * self.model.fee_rate, market.quote_step)
         problem = self._problem(market, order.side, amount, notional, fee)
         if problem:
             self._update(order, time, OrderStatus.REJECTED, problem)

@@ -18,8 +18,13 @@ BUSY_TIMEOUT_MS = 5_000
 
 def open_store(path: str | Path) -> Database:
     """Open (creating if needed) a bot's state file, tuned for one writer and many readers, migrated."""
-    import sqlite_utils  # lazily: viewers use open_readonly and never pay for it
+    import sqlite_utils  # lazily: it pulls in click and pluggy (~0.2 s); writers of plain rows use open_connection
 
+    return sqlite_utils.Database(open_connection(path))
+
+
+def open_connection(path: str | Path) -> sqlite3.Connection:
+    """The same as open_store, as a plain sqlite3 connection (standard library only)."""
     path = Path(path)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,7 +39,7 @@ def open_store(path: str | Path) -> Database:
     except BaseException:
         connection.close()
         raise
-    return sqlite_utils.Database(connection)
+    return connection
 
 
 def open_readonly(path: str | Path) -> sqlite3.Connection:

@@ -107,12 +107,13 @@ def stored_curve(result: BacktestResult, max_points: int = EQUITY_MAX_POINTS) ->
     at_fill = np.searchsorted(times, fill_times, side="left")
     keep = sorted_unique(np.concatenate((envelope_indices(equity, max_points), at_fill, at_fill + 1)))
     keep = keep[keep < candles - 1]  # the last candle is written from the exact ledger below
-    # marks are floats: round to 1e-8 so the text stays short and the Decimal sum below is exact
-    position_value = np.round(np.asarray(result.position, dtype=np.float64)[keep] * np.asarray(result.close)[keep],
-                              MARK_DECIMALS)
-    cash = np.round(equity[keep] - position_value, MARK_DECIMALS)
-    marks = zip(times[keep].tolist(), cash.tolist(), position_value.tolist(), strict=True)
-    rows = [_exact_mark(time, repr(cash_mark), repr(value_mark)) for time, cash_mark, value_mark in marks]
+    # marks are floats: as integers of 1e-8 the sum cash + value = equity is exact, and formatting is cheap
+    scale = 10**MARK_DECIMALS
+    value_units = np.rint(np.asarray(result.position, dtype=np.float64)[keep] * np.asarray(result.close)[keep]
+                          * scale).astype(np.int64)
+    cash_units = np.rint(equity[keep] * scale).astype(np.int64) - value_units
+    texts = [_units_texts(units) for units in (cash_units, value_units, cash_units + value_units)]
+    rows = list(zip(times[keep].tolist(), *texts, strict=True))
     rows.append((int(times[-1]), str(result.final_cash), str(result.final_equity - result.final_cash),
                  str(result.final_equity)))
     return rows
@@ -158,9 +159,11 @@ def load_equity(db: Store, run_id: str) -> list[EquityPoint]:
     return [records.equity_from_row(row) for row in rows]
 
 
-def _exact_mark(time: int, cash: str, position_value: str) -> Mark:
-    """A float mark made exact through its shortest repr, with equity = cash + position value exactly."""
-    return time, cash, position_value, str(Decimal(cash) + Decimal(position_value))
+def _units_texts(units: np.ndarray) -> list[str]:
+    """Integer counts of 1e-8 as exact decimal text ('-1.50000000' for -150000000)."""
+    whole, fraction = np.divmod(np.abs(units), 10**MARK_DECIMALS)
+    signs = np.where(units < 0, "-", "").tolist()
+    return [f"{sign}{w}.{f:08d}" for sign, w, f in zip(signs, whole.tolist(), fraction.tolist(), strict=True)]
 
 
 def _run_row(result: BacktestResult, metrics: dict[str, Any], started: int, finished: int) -> tuple[Any, ...]:
