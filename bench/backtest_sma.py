@@ -31,8 +31,7 @@ DATA = SHARED_DATA / "BTC_USDT-1m.parquet"
 
 def bare_loop(series) -> float:
     """What any per-candle engine pays at least: build each candle and make one call with it."""
-    frame = series.frame
-    columns = [frame[n].to_numpy().tolist() for n in ("open", "high", "low", "close", "volume")]
+    columns = [series.column(n).tolist() for n in ("open", "high", "low", "close", "volume")]
     times = series.close_time.tolist()
     sink = [].append
     make = partial(tuple.__new__, Candle)

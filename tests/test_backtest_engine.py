@@ -24,7 +24,7 @@ MARKET = Market.spot("BTC/USDT", "0.01", "0.00001", min_notional="5")
 
 
 def series_of(frame: pd.DataFrame) -> CandleSeries:
-    return CandleSeries("BTC/USDT", 60_000, frame, validate_frame(frame, 60_000, "generated"))
+    return CandleSeries.from_frame("BTC/USDT", 60_000, frame, validate_frame(frame, 60_000, "generated"))
 
 
 @pytest.fixture(scope="module")

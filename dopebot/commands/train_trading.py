@@ -25,8 +25,7 @@ def out_of_sample(series: CandleSeries, outcome: TrainOutcome) -> tuple[CandleSe
     first = int(sample.positions[result.tested].min())
     values = np.full(len(series), np.nan)
     values[sample.positions[result.tested]] = result.oof[result.tested]
-    frame = series.frame.iloc[first:].reset_index(drop=True)
-    return CandleSeries(series.symbol, series.width_ms, frame, ()), values[first:]
+    return series.slice(first), values[first:]
 
 
 def _per_trade(result: BacktestResult) -> dict[str, float]:

@@ -72,8 +72,7 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
     """The hot loop: one candle object, one clock move, one venue match and one publish per candle."""
     clock = node.clock
     assert isinstance(clock, SimulatedClock)
-    frame = series.frame
-    columns = [frame[name].to_numpy().tolist() for name in ("open", "high", "low", "close", "volume")]
+    columns = [series.column(name).tolist() for name in ("open", "high", "low", "close", "volume")]
     close_times = series.close_time.tolist()
     make = partial(tuple.__new__, Candle)  # Candle._make without the Python-level wrapper
     venue = node.broker.on_candle  # matches what waited during the candle and moves the clock to its close
