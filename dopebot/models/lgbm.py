@@ -16,7 +16,7 @@ from dopebot.models.validation import Fold
 
 DEFAULT_PARAMS: dict[str, Any] = {
     "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 500, "feature_fraction": 0.8,
-    "lambda_l2": 1.0, "max_bin": 63,
+    "lambda_l2": 1.0, "max_bin": 63, "bagging_fraction": 0.5, "bagging_freq": 1,
 }
 MAX_ROUNDS = 1000
 EARLY_STOPPING = 15
