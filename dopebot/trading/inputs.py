@@ -4,7 +4,8 @@ per candle; tests prove both give identical values."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -36,13 +37,16 @@ class PrecomputedInputs:
 
     __slots__ = ("latest",)
 
-    def __init__(self, rows: list[Values]) -> None:
+    def __init__(self, rows: Iterable[Values]) -> None:
         self.latest: Callable[[], Values] = iter(rows).__next__
 
 
-def batch_rows(indicators: Sequence[Indicator], columns: dict[str, np.ndarray]) -> list[Values]:
-    """One tuple of indicator values per candle, from each indicator's vectorised definition."""
+def batch_rows(indicators: Sequence[Indicator], columns: dict[str, np.ndarray]) -> Iterator[Values]:
+    """One tuple of indicator values per candle, from each indicator's vectorised definition; the tuples are
+    made as the replay asks for them (a lazy zip), not all up front."""
     if not indicators:
-        return [()] * len(columns["close"])
+        return repeat((), len(columns["close"]))
     series = [list(indicator.batch(columns)) for indicator in indicators]
-    return list(zip(*series, strict=True))
+    if len({len(values) for values in series}) != 1:
+        raise ValueError("indicators returned different numbers of values")
+    return zip(*series, strict=True)
