@@ -9,13 +9,13 @@ from typing import Any
 
 from rich.console import Console
 
+from dopebot.commands.candles import load_candles, select_market
 from dopebot.core.config import Settings, override
 from dopebot.core.errors import DopebotError, UsageError
 from dopebot.core.money import to_decimal
-from dopebot.core.timeframes import parse_time, width_ms
 from dopebot.core.types import Market
 from dopebot.execution.simulated import FillModel
-from dopebot.feeds.history import CandleSeries, data_file, read_candles
+from dopebot.feeds.history import CandleSeries
 from dopebot.runtime.backtest import ModelOutputs, run_backtest
 from dopebot.runtime.node import NodeSpec
 from dopebot.trading.loader import load_strategy
@@ -70,19 +70,11 @@ def apply_options(settings: Settings, options: BacktestOptions) -> Settings:
         settings = override(settings, "trading", stake_amount=0.0)
     settings = override(settings, "backtest", starting_balance=options.starting_balance, fee=options.fee,
                         slippage_bps=options.slippage_bps)
-    symbols = [options.symbol] if options.symbol else None
-    return override(settings, "exchange", name=options.exchange, symbols=symbols, timeframe=options.timeframe)
+    return select_market(settings, options.data, options.exchange, options.symbol, options.timeframe)
 
 
 def load_series(settings: Settings, options: BacktestOptions) -> CandleSeries:
-    symbol = settings.exchange.symbols[0]
-    timeframe = settings.exchange.timeframe
-    path = options.data or data_file(settings.bot.data_dir, settings.exchange.name, symbol, timeframe)
-    start = parse_time(options.start, "--start") if options.start else None
-    end = parse_time(options.end, "--end") if options.end else None
-    if start is not None and end is not None and start >= end:
-        raise UsageError(f"--start {options.start} is not before --end {options.end}")
-    return read_candles(path, symbol, width_ms(timeframe), start, end)
+    return load_candles(settings, options.data, options.start, options.end)
 
 
 def market_for(settings: Settings) -> Market:

@@ -4,7 +4,6 @@ registry row, summary table and optional JSON report."""
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,10 +13,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from dopebot.commands.candles import load_candles, period, select_market, symbol_from_file
 from dopebot.core.config import Settings, override
-from dopebot.core.errors import UsageError
-from dopebot.core.timeframes import parse_time, width_ms
-from dopebot.feeds.history import CandleSeries, data_file, read_candles
+from dopebot.core.timeframes import width_ms
+from dopebot.feeds.history import CandleSeries, read_candles
 from dopebot.market.labels import LabelSpec
 from dopebot.models.pipeline import WalkForwardConfig
 from dopebot.models.training import TrainOutcome, TrainRequest, train_model
@@ -52,20 +51,8 @@ class TrainOptions:
     trading: bool = True
 
 
-_FILE_NAME = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)(?:_[A-Z0-9]+)?-(\d+[smhdw])$")
-
-
-def symbol_from_file(path: Path) -> tuple[str | None, str | None]:
-    """BTC_USDT-1m.parquet -> ('BTC/USDT', '1m'): what `download` writes, so --data needs no --symbol."""
-    match = _FILE_NAME.match(path.stem)
-    return (f"{match.group(1)}/{match.group(2)}", match.group(3)) if match else (None, None)
-
-
 def apply_options(settings: Settings, options: TrainOptions) -> Settings:
-    guessed_symbol, guessed_timeframe = symbol_from_file(options.data) if options.data else (None, None)
-    symbol = options.symbol or guessed_symbol
-    settings = override(settings, "exchange", name=options.exchange, symbols=[symbol] if symbol else None,
-                        timeframe=options.timeframe or guessed_timeframe)
+    settings = select_market(settings, options.data, options.exchange, options.symbol, options.timeframe)
     settings = override(settings, "train", take_profit=options.take_profit, stop_loss=options.stop_loss,
                         horizon=options.horizon, label=options.label, folds=options.folds,
                         embargo=options.embargo, seed=options.seed)
@@ -73,13 +60,9 @@ def apply_options(settings: Settings, options: TrainOptions) -> Settings:
 
 
 def load_series(settings: Settings, options: TrainOptions) -> tuple[CandleSeries, CandleSeries | None]:
-    symbol, timeframe = settings.exchange.symbols[0], settings.exchange.timeframe
-    path = options.data or data_file(settings.bot.data_dir, settings.exchange.name, symbol, timeframe)
-    start = parse_time(options.start, "--start") if options.start else None
-    end = parse_time(options.end, "--end") if options.end else None
-    if start is not None and end is not None and start >= end:
-        raise UsageError(f"--start {options.start} is not before --end {options.end}")
-    series = read_candles(path, symbol, width_ms(timeframe), start, end)
+    series = load_candles(settings, options.data, options.start, options.end)
+    start, end = period(options.start, options.end)
+    timeframe = settings.exchange.timeframe
     other = None
     if options.second:
         second_symbol = symbol_from_file(options.second)[0] or options.second.stem
