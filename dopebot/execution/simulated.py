@@ -192,12 +192,26 @@ class SimulatedBroker:
         self._publish(self._updates_topic(order.symbol),
                       OrderUpdate(order.id, order.symbol, time, status, filled, message))
 
-def _limit_at_open(order: Order, candle: Candle) -> float | None:
+
+def _limit_reached(order: Order, candle: Candle, at_open: bool) -> float | None:
+    """A resting limit fills at its price once the market trades through it: at the open, or anywhere in
+    the candle's range."""
     if order.type is not OrderType.LIMIT:
         return None
     limit = float(order.price)  # type: ignore[arg-type]
-    reached = candle.open >= limit if order.side is Side.SELL else candle.open <= limit
+    if order.side is Side.SELL:
+        reached = (candle.open if at_open else candle.high) >= limit
+    else:
+        reached = (candle.open if at_open else candle.low) <= limit
     return limit if reached else None
+
+
+def _limit_at_open(order: Order, candle: Candle) -> float | None:
+    return _limit_reached(order, candle, at_open=True)
+
+
+def _limit_touched(order: Order, candle: Candle) -> float | None:
+    return _limit_reached(order, candle, at_open=False)
 
 
 def _stop_touched(order: Order, candle: Candle) -> float | None:
@@ -205,13 +219,5 @@ def _stop_touched(order: Order, candle: Candle) -> float | None:
         return None
     stop = float(order.price)  # type: ignore[arg-type]
     if order.side is Side.SELL:
-        return (min(stop, candle.open)) if candle.low <= stop else None
-    return (max(stop, candle.open)) if candle.high >= stop else None
-
-
-def _limit_touched(order: Order, candle: Candle) -> float | None:
-    if order.type is not OrderType.LIMIT:
-        return None
-    limit = float(order.price)  # type: ignore[arg-type]
-    reached = candle.high >= limit if order.side is Side.SELL else candle.low <= limit
-    return limit if reached else None
+        return min(stop, candle.open) if candle.low <= stop else None
+    return max(stop, candle.open) if candle.high >= stop else None
