@@ -18,6 +18,7 @@ DEMO_DIR = Path("data") / "demo"
 CANDLES = 120_000  # about 83 days of 1-minute candles
 SINCE = "2024-01-01"
 UNTIL = "2024-03-24T08:00"  # the end of the generated market
+TRAIN_END = "2024-03-01"
 
 
 def main() -> int:
@@ -28,10 +29,13 @@ def main() -> int:
     try:
         download(settings, console)
         backtests(settings, console)
+        models(settings, console)
     except DopebotError as error:
         console.print(f"[red]error: {error}[/red]")
         return error.exit_code
     console.print(Rule("done"))
+    console.print("The generated market is a random walk with regimes: no strategy has an edge on it, so every "
+                  "result above is fees and slippage at work. That is the point of an honest backtest.")
     console.print(f"Files are in {DEMO_DIR}/. Next: `dopebot backtest --help`, `dopebot train --help`.")
     return 0
 
@@ -63,6 +67,21 @@ def backtests(settings: Settings, console: Console) -> None:
     console.print(Rule("3. backtest threshold on the momentum baseline's predictions, with stop-loss and take-profit"))
     run_backtest(settings, BacktestOptions(strategy="threshold", stake_fraction=0.5, stop_loss=0.01,
                                            take_profit=0.02, plot=DEMO_DIR / "threshold-equity.html"), console)
+
+
+def models(settings: Settings, console: Console) -> None:
+    """Train on the first two months, then trade the model on the rest: out of sample only."""
+    from dopebot.commands.backtest import BacktestOptions
+    from dopebot.commands.backtest import run as run_backtest
+    from dopebot.commands.train import TrainOptions
+    from dopebot.commands.train import run as run_train
+    from dopebot.core.clock import WallClock
+
+    console.print(Rule("4. train LightGBM with purged walk-forward validation (Jan-Feb), register the model"))
+    outcome = run_train(settings, TrainOptions(end=TRAIN_END, folds=3), WallClock().now_ms())
+    console.print(Rule(f"5. backtest {outcome.model_id} out of sample (from {TRAIN_END}), exits from its label"))
+    run_backtest(settings, BacktestOptions(model=outcome.model_id, start=TRAIN_END,
+                                           plot=DEMO_DIR / "model-equity.png"), console)
 
 
 if __name__ == "__main__":
