@@ -125,6 +125,8 @@ def backtest(
 ) -> None:
     """Replay candles through the bot's own bus, strategy, trader, simulated broker and portfolio."""
     settings = load(config)
+    if model or compare:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm (OpenMP) is first imported
     from dopebot.commands.backtest import BacktestOptions, run
 
     run(settings, BacktestOptions(

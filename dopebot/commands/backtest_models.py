@@ -57,7 +57,8 @@ def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_
     from dopebot.models.inference import predict_frame
 
     model_id = resolve_model_id(settings, identifier)
-    model = load_model(settings.models.models_dir, model_id, settings.models.inference_threads)
+    # predicting a whole period is a batch job: it gets the training threads, not the live one-row setting
+    model = load_model(settings.models.models_dir, model_id, settings.models.train_threads)
     if model.card.get("symbol") != series.symbol:
         raise UsageError(f"model {model_id} was trained on {model.card.get('symbol')}, not {series.symbol}")
     outputs = ModelOutputs(model_id, predict_frame(model, series.frame), model.horizon, model.kind)

@@ -7,6 +7,7 @@ the numbered assumptions in the README.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -63,6 +64,9 @@ class SimulatedBroker:
         self._clock = clock if clock is not None else SimulatedClock()
         self._topics = {symbol: (topics.order_updates(m.venue, symbol), topics.fills(m.venue, symbol))
                         for symbol, m in markets.items()}
+        # per symbol: (highest price a low must reach, lowest price a high must reach) for any resting order to
+        # trigger; a candle inside that band cannot fill anything, which is most candles while protected
+        self._bands: dict[str, tuple[float, float]] = {}
 
     # --- inputs ---------------------------------------------------------------------------------
     def on_order(self, request: Order | CancelOrder) -> None:
@@ -82,6 +86,7 @@ class SimulatedBroker:
                 self._market_orders.append(order)
         else:
             self._resting[order.id] = order
+            self._rebuild_bands()
         self._working = True
 
     def on_candle(self, candle: Candle) -> None:
@@ -109,6 +114,9 @@ class SimulatedBroker:
     def _match_resting(self, candle: Candle, time: int) -> None:
         """Three passes, pessimistic within a candle: limits the open already satisfies, then stops the range
         touches (a stop gapped through fills at the open), then limits the range touches."""
+        band = self._bands.get(candle.symbol)
+        if band is None or (candle.low > band[0] and candle.high < band[1]):
+            return
         mine = [o for o in self._resting.values() if o.symbol == candle.symbol]
         for phase in (_limit_at_open, _stop_touched, _limit_touched):
             for order in mine:
@@ -117,12 +125,27 @@ class SimulatedBroker:
                     if price is not None:
                         self._fill_resting(order, price, time, slip=order.type is OrderType.STOP)
 
+    def _rebuild_bands(self) -> None:
+        """Trigger band per symbol: sell stops and buy limits fire from below, sell limits and buy stops from
+        above (see the phase functions)."""
+        bands: dict[str, tuple[float, float]] = {}
+        for order in self._resting.values():
+            low, high = bands.get(order.symbol, (-math.inf, math.inf))
+            price = float(order.price)  # type: ignore[arg-type]
+            if (order.type is OrderType.STOP) == (order.side is Side.SELL):
+                low = max(low, price)
+            else:
+                high = min(high, price)
+            bands[order.symbol] = (low, high)
+        self._bands = bands
+
     def _fill_resting(self, order: Order, price: float, time: int, slip: bool) -> None:
         del self._resting[order.id]
         if self._execute(order, price, time, slip) and order.group:
             for other in [o for o in self._resting.values() if o.group == order.group]:
                 del self._resting[other.id]
                 self._update(other, time, OrderStatus.CANCELED, f"other side of {order.group} filled")
+        self._rebuild_bands()
 
     def _fill_market(self, order: Order, price: float, time: int) -> None:
         self._execute(order, price, time, slip=True)
@@ -181,6 +204,7 @@ class SimulatedBroker:
                 return
             order = pending[0]
             self._market_orders.remove(order)
+        self._rebuild_bands()
         self._update(order, request.time, OrderStatus.CANCELED, "canceled on request")
 
     def _updates_topic(self, symbol: str) -> str:

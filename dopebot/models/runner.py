@@ -54,5 +54,6 @@ class ReplayModelRunner:
         value = self._next()
         if value != value:  # NaN: still warming up
             return
-        self._publish(self._topic, Prediction(self.model_id, self._symbol, candle.time, self._horizon, value,
-                                              self._kind, 0.0))
+        # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs once per candle
+        self._publish(self._topic, tuple.__new__(Prediction, (self.model_id, self._symbol, candle.time,
+                                                              self._horizon, value, self._kind, 0.0)))

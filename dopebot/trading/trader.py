@@ -111,7 +111,10 @@ class Trader:
         """Rendezvous: act on the champion's prediction for the candle just closed, once."""
         if prediction.time == self._candle.time and self._decided_time != prediction.time:
             self._decided_time = prediction.time
-            self._decide(prediction)
+            if self._in_flight is None:
+                target = self._target(self._values, prediction, self._holding)
+                if target is not None:
+                    self._act(target)
 
     def on_fill(self, fill: Fill) -> None:
         held = self.portfolio.amounts[self.market.symbol]
@@ -131,13 +134,6 @@ class Trader:
             self._protective.remove(update.order_id)
 
     # --- decisions ------------------------------------------------------------------------------
-    def _decide(self, prediction: Prediction | None) -> None:
-        if self._in_flight is not None:
-            return
-        target = self._target(self._values, prediction, self._holding)
-        if target is not None:
-            self._act(target)
-
     def _act(self, target: float) -> None:
         if target > 0.0:
             if not self._holding and not self.halted:
