@@ -23,11 +23,11 @@ def predict_frame(model: LoadedModel, frame: pd.DataFrame, other: pd.DataFrame |
 
         raise UsageError(f"model {model.id} needs candles of {model.card['secondary_symbol']} as well")
     features = batch_features(frame, width_ms(model.card["timeframe"]), other if model.secondary else None)
-    matrix = features.to_numpy(dtype=np.float64)
-    valid = np.flatnonzero(np.isfinite(matrix).all(axis=1))
-    out = np.full(len(frame), np.nan)
-    if len(valid):
-        out[valid] = model.booster.predict(np.ascontiguousarray(matrix[valid]), num_threads=model.threads)
+    matrix = features.to_numpy(dtype=np.float64)  # column-major: LightGBM reads it without a copy
+    valid = np.isfinite(matrix.T).all(axis=0)
+    # predict every row (cheaper than copying out the valid ones), then blank the rows that had no features
+    out = np.asarray(model.booster.predict(matrix, num_threads=model.threads), dtype=np.float64)
+    out[~valid] = np.nan
     return out
 
 
