@@ -57,6 +57,9 @@ def load(config: Path):
 
 
 def main() -> None:
+    from dopebot.runtime.process import keep_freed_memory
+
+    keep_freed_memory()
     app()
 
 
