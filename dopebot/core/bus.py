@@ -69,6 +69,13 @@ class Bus:
         self._routes[topic] = handlers
         return handlers
 
+    def has_subscribers(self, topic: str) -> bool:
+        """Lets a publisher skip building a message nobody would receive (resolved once per topic)."""
+        handlers = self._routes.get(topic)
+        if handlers is None:
+            handlers = self._resolve(topic)
+        return bool(handlers)
+
     def publish(self, topic: str, message: Any) -> None:
         if self._draining:  # published by a subscriber: runs after everything already queued
             self._queue.append((topic, message))

@@ -56,7 +56,7 @@ class Node:
         self.bus = bus = Bus()
         publish = bus.publish
         markets = {market.symbol: market}
-        self.portfolio = Portfolio(markets, spec.starting_balance, publish)
+        self.portfolio = Portfolio(markets, spec.starting_balance, publish, bus.has_subscribers)
         self.broker = SimulatedBroker(markets, spec.fill_model, {market.quote: spec.starting_balance},
                                       width_ms(spec.timeframe), publish,
                                       clock if isinstance(clock, SimulatedClock) else None)

@@ -29,7 +29,8 @@ class Portfolio:
     """Cash and holdings of one account in one quote currency."""
 
     def __init__(self, markets: dict[str, Market], starting_cash: Decimal,
-                 publish: Callable[[str, Any], None] | None = None) -> None:
+                 publish: Callable[[str, Any], None] | None = None,
+                 wanted: Callable[[str], bool] = lambda topic: True) -> None:
         self.markets = markets
         self.starting_cash = starting_cash
         self.cash = starting_cash
@@ -42,6 +43,7 @@ class Portfolio:
         self.ledger: list[EquityPoint] = []  # exact equity at every fill, marked at the fill price
         self._open_trips: dict[str, _OpenTrip] = {}
         self._publish = publish
+        self._wanted = wanted  # the bus says whether anyone listens; nobody does in a backtest
         self._position_topics = {symbol: topics.positions(m.venue, symbol) for symbol, m in markets.items()}
         # float mirror for per-candle marking (drawdown); reconciled from the exact ledger at every fill
         self.last_close: dict[str, float] = {}
@@ -108,8 +110,9 @@ class Portfolio:
         equity = float(point.equity)
         if equity > self.peak_equity:
             self.peak_equity = equity
-        if self._publish is not None:
-            self._publish(self._position_topics[fill.symbol], self.position(fill.symbol))
+        topic = self._position_topics[fill.symbol]
+        if self._publish is not None and self._wanted(topic):
+            self._publish(topic, self.position(fill.symbol))
 
     # --- marking (float, per candle) ------------------------------------------------------------
     def mark(self, candle: Candle) -> None:
