@@ -9,7 +9,7 @@ from typing import Any
 
 from rich.console import Console
 
-from dopebot.commands.candles import load_candles, select_market
+from dopebot.commands.candles import CandleOptions, load_candles, select_market
 from dopebot.core.config import Settings, override
 from dopebot.core.errors import DopebotError, UsageError
 from dopebot.core.money import to_decimal
@@ -27,16 +27,10 @@ PROGRESS_FROM = 200_000  # candles; smaller runs finish before a bar would be wo
 
 
 @dataclass(frozen=True)
-class BacktestOptions:
+class BacktestOptions(CandleOptions):
     """Command-line options; None means 'take it from the settings'."""
 
     strategy: str | None = None
-    data: Path | None = None
-    exchange: str | None = None
-    symbol: str | None = None
-    timeframe: str | None = None
-    start: str | None = None
-    end: str | None = None
     stake_amount: float | None = None
     stake_fraction: float | None = None
     starting_balance: float | None = None

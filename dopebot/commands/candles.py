@@ -4,12 +4,26 @@ wrote), cut to `--start/--end`. Shared by backtest, train and check-lookahead.""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from dopebot.core.config import Settings, override
 from dopebot.core.errors import UsageError
 from dopebot.core.timeframes import parse_time, width_ms
 from dopebot.feeds.history import CandleSeries, data_file, read_candles
+
+
+@dataclass(frozen=True)
+class CandleOptions:
+    """The options every candle-reading command takes; None means 'take it from the settings'."""
+
+    data: Path | None = None
+    exchange: str | None = None
+    symbol: str | None = None
+    timeframe: str | None = None
+    start: str | None = None
+    end: str | None = None
+
 
 _FILE_NAME = re.compile(r"^([A-Z0-9]+)_([A-Z0-9]+)(?:_[A-Z0-9]+)?-(\d+[smhdw])$")
 

@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from dopebot.commands.candles import load_candles, period, select_market, symbol_from_file
+from dopebot.commands.candles import CandleOptions, load_candles, period, select_market, symbol_from_file
 from dopebot.core.config import Settings, override
 from dopebot.core.timeframes import width_ms
 from dopebot.feeds.history import CandleSeries, read_candles
@@ -24,15 +24,9 @@ from dopebot.models.tuning import TuningResult
 
 
 @dataclass(frozen=True)
-class TrainOptions:
+class TrainOptions(CandleOptions):
     """Command-line options; None means 'take it from the settings'."""
 
-    data: Path | None = None
-    exchange: str | None = None
-    symbol: str | None = None
-    timeframe: str | None = None
-    start: str | None = None
-    end: str | None = None
     take_profit: float | None = None
     stop_loss: float | None = None
     horizon: int | None = None
