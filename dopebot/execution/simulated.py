@@ -213,8 +213,10 @@ class SimulatedBroker:
 
     def _update(self, order: Order, time: int, status: OrderStatus, message: str = "",
                 filled: Decimal = ZERO) -> None:
-        self._publish(self._updates_topic(order.symbol),
-                      OrderUpdate(order.id, order.symbol, time, status, filled, message))
+        known = self._topics.get(order.symbol)
+        topic = known[0] if known else self._updates_topic(order.symbol)
+        # tuple.__new__: every field is given, so the NamedTuple's Python-level __new__ adds nothing
+        self._publish(topic, tuple.__new__(OrderUpdate, (order.id, order.symbol, time, status, filled, message)))
 
 
 def _limit_reached(order: Order, candle: Candle, at_open: bool) -> float | None:

@@ -81,6 +81,7 @@ class Trader:
         self._candle = Candle(market.symbol, -1, 0.0, 0.0, 0.0, 0.0, 0.0)
         self._decided_time = -1
         self._max_drawdown = config.max_drawdown
+        self._fee_factor = ONE + market.taker_fee
         self._watch_drawdown = config.max_drawdown < 1.0  # marking per candle only serves the drawdown limit
         self._max_hold = config.max_hold or sys.maxsize
         self._held_candles = 0  # closed candles since the entry filled, counting the entry candle
@@ -143,7 +144,7 @@ class Trader:
 
     def _enter(self) -> None:
         config, portfolio = self.config, self.portfolio
-        stake = portfolio.cash / (ONE + self.market.taker_fee)  # never more than the cash can pay, fee included
+        stake = portfolio.cash / self._fee_factor  # never more than the cash can pay, fee included
         if config.stake_amount is not None:
             stake = min(stake, config.stake_amount)
         if config.stake_fraction is not None or config.max_position_fraction < ONE:
