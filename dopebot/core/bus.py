@@ -155,6 +155,12 @@ class Bus:
                     handlers = self._resolve(topic)
                 published += 1
                 delivered += len(handlers)
+                if len(handlers) == 1:  # most consequences have one subscriber (a prediction, a fill's trader)
+                    try:
+                        handlers[0](message)
+                    except Exception as error:
+                        self._record_error(topic, handlers[0], error)
+                    continue
                 for handler in handlers:
                     try:
                         handler(message)
