@@ -27,7 +27,7 @@ from dopebot.runtime.node import Node, NodeSpec, RunnerFactory
 from dopebot.trading.inputs import IncrementalInputs, PrecomputedInputs, batch_rows
 from dopebot.trading.result import BacktestResult
 
-CHUNK = 65_536  # candles between progress reports
+CHUNK = 16384  # candles per batch handed to the bus (and between progress reports)
 
 
 @dataclass(frozen=True)
@@ -72,8 +72,8 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
     """The hot loop: one candle object, one clock move, one venue match and one publish per candle."""
     clock = node.clock
     assert isinstance(clock, SimulatedClock)
-    columns = [series.column(name).tolist() for name in ("open", "high", "low", "close", "volume")]
-    close_times = series.close_time.tolist()
+    columns = [series.column(name) for name in ("open", "high", "low", "close", "volume")]
+    close_times = series.close_time
     make = partial(tuple.__new__, Candle)  # Candle._make without the Python-level wrapper
     venue = node.broker.on_candle  # matches what waited during the candle and moves the clock to its close
     symbol = node.spec.market.symbol
@@ -83,8 +83,9 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
     try:
         for start in range(0, total, CHUNK):
             stop = min(start + CHUNK, total)
-            rows = zip(repeat(symbol, stop - start), close_times[start:stop],
-                       *(column[start:stop] for column in columns), strict=True)
+            # Python floats for one chunk at a time: they stay in cache and their memory is reused
+            rows = zip(repeat(symbol, stop - start), close_times[start:stop].tolist(),
+                       *(column[start:stop].tolist() for column in columns), strict=True)
             node.bus.publish_each(node.candle_topic, map(make, rows), venue)
             if progress is not None:
                 progress(stop)
