@@ -34,11 +34,21 @@ class Subscription:
     name: str
 
 
+class Gate:
+    """A hook `Bus.publish_each` runs ahead of each message while its owner keeps it switched on (the
+    simulated venue: on while orders wait, off otherwise, so quiet candles skip the call)."""
+
+    __slots__ = ("hook",)
+
+    def __init__(self, hook: Handler | None = None) -> None:
+        self.hook = hook
+
+
 class Bus:
     """Synchronous FIFO bus; one per node, never shared between runs."""
 
     __slots__ = ("_delivered", "_draining", "_errors", "_first_error", "_published", "_queue", "_routes",
-                 "_subscriptions", "_version")
+                 "_subscriptions", "_version", "current")
 
     def __init__(self) -> None:
         self._subscriptions: list[Subscription] = []
@@ -50,6 +60,7 @@ class Bus:
         self._errors = 0
         self._first_error = ""
         self._version = 0  # bumped on every (un)subscribe so batch dispatch can notice
+        self.current: Any = None  # the message publish_each is dispatching (a replay's notion of "now")
 
     def subscribe(self, topic_filter: str, handler: Handler, name: str | None = None) -> Subscription:
         """Handlers of one message run in subscription order; wire components in the order they must see data."""
@@ -99,12 +110,13 @@ class Bus:
             self._draining = False
             self._queue.clear()  # non-empty only if a BaseException escaped: never replay stale messages
 
-    def publish_each(self, topic: str, messages: Iterable[Any], before: Handler | None = None) -> int:
+    def publish_each(self, topic: str, messages: Iterable[Any], gate: Gate | None = None) -> int:
         """Publish many messages to one topic, each exactly as `publish` would (its consequences drained before
         the next message), with the route resolved and stats counted once per batch: the replay hot path.
 
-        `before(message)` runs ahead of the subscribers of each message and what it publishes is delivered
-        before they see the message (the simulated venue matching orders against a candle).
+        While `gate.hook` is set, `hook(message)` runs ahead of the subscribers of each message and what it
+        publishes is delivered before they see the message (the simulated venue matching orders against a
+        candle). `current` holds the message being dispatched.
         """
         if self._draining:
             raise RuntimeError("publish_each cannot be called from a subscriber")
@@ -114,10 +126,13 @@ class Bus:
         handlers = self._routes.get(topic) or self._resolve(topic)
         version, stretch_start = self._version, 0
         try:
+            gate = gate or Gate()
             for message in messages:
                 count += 1
-                if before is not None:
-                    before(message)
+                self.current = message
+                hook = gate.hook
+                if hook is not None:
+                    hook(message)
                     if queue:
                         self._drain()
                 if self._version != version:  # a subscriber (un)subscribed: resolve again
@@ -139,6 +154,7 @@ class Bus:
                     self._drain()
         finally:
             self._draining = False
+            self.current = None
             queue.clear()
             self._published += count
             self._delivered += delivered + (count - stretch_start) * len(handlers)

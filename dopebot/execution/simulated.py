@@ -14,7 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from dopebot.core import topics
-from dopebot.core.clock import SimulatedClock
+from dopebot.core.bus import Gate
 from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
 from dopebot.core.types import (
     CancelOrder,
@@ -48,7 +48,7 @@ class SimulatedBroker:
     """Fills market, stop and limit orders against candles; stop-loss + take-profit pairs are one-cancels-other."""
 
     def __init__(self, markets: dict[str, Market], model: FillModel, balances: dict[str, Decimal],
-                 width_ms: int, publish: Callable[[str, Any], None], clock: SimulatedClock | None = None) -> None:
+                 width_ms: int, publish: Callable[[str, Any], None]) -> None:
         self.markets = markets
         self.model = model
         self.balances = dict(balances)
@@ -60,8 +60,8 @@ class SimulatedBroker:
         self._fill_count = 0
         self._working = False  # anything to match: keeps quiet candles cheap
         self._fills_at_close = model.fill_at == "close"
-        # in a replay the venue is the source of time: each candle it matches moves the clock to its close
-        self._clock = clock if clock is not None else SimulatedClock()
+        # a replay calls on_candle through this gate only while something waits to be matched
+        self.gate = Gate(self.on_candle if self._fills_at_close else None)
         self._topics = {symbol: (topics.order_updates(m.venue, symbol), topics.fills(m.venue, symbol))
                         for symbol, m in markets.items()}
         # per symbol: (highest price a low must reach, lowest price a high must reach) for any resting order to
@@ -88,12 +88,14 @@ class SimulatedBroker:
             self._resting[order.id] = order
             self._rebuild_bands()
         self._working = True
+        self.gate.hook = self.on_candle
 
     def on_candle(self, candle: Candle) -> None:
-        """Match what was waiting against this candle, before anyone else sees it. Hot path."""
-        self._clock.time = candle.time
+        """Match what was waiting against this candle, before anyone else sees it."""
         if self._working:
             self._match(candle)
+            if not self._working and not self._fills_at_close:
+                self.gate.hook = None
         if self._fills_at_close:
             self._last[candle.symbol] = candle
 

@@ -18,7 +18,7 @@ from itertools import repeat
 import numpy as np
 
 from dopebot.core import topics
-from dopebot.core.clock import SimulatedClock
+from dopebot.core.clock import ReplayClock
 from dopebot.core.money import ZERO, to_decimal
 from dopebot.core.types import Candle
 from dopebot.feeds.history import CandleSeries
@@ -45,7 +45,7 @@ def _columns(series: CandleSeries) -> dict[str, np.ndarray]:
 
 
 def build_node(spec: NodeSpec, series: CandleSeries, models: Mapping[str, ModelOutputs] | None = None,
-               incremental: bool = False, clock: SimulatedClock | None = None) -> Node:
+               incremental: bool = False) -> Node:
     """Batch inputs by default; `incremental=True` computes every indicator one candle at a time instead."""
     strategy = spec.strategy
     indicators = strategy.indicators()
@@ -58,8 +58,7 @@ def build_node(spec: NodeSpec, series: CandleSeries, models: Mapping[str, ModelO
         if len(output.values) != len(series):
             raise ValueError(f"model {output.model_id}: {len(output.values)} predictions for {len(series)} candles")
         runners.append(_replay_factory(spec, output))
-    clock = clock or SimulatedClock(int(series.close_time[0]) - series.width_ms)
-    return Node(spec, clock, inputs, runners)
+    return Node(spec, ReplayClock(int(series.close_time[0]) - series.width_ms), inputs, runners)
 
 
 def _replay_factory(spec: NodeSpec, output: ModelOutputs) -> RunnerFactory:
@@ -69,13 +68,12 @@ def _replay_factory(spec: NodeSpec, output: ModelOutputs) -> RunnerFactory:
 
 
 def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | None = None) -> None:
-    """The hot loop: one candle object, one clock move, one venue match and one publish per candle."""
-    clock = node.clock
-    assert isinstance(clock, SimulatedClock)
+    """The hot loop: the bus dispatches each candle; the simulated venue matches first while orders wait, and
+    the replay clock reads the candle being dispatched."""
     columns = [series.column(name) for name in ("open", "high", "low", "close", "volume")]
     close_times = series.close_time
     make = partial(tuple.__new__, Candle)  # Candle._make without the Python-level wrapper
-    venue = node.broker.on_candle  # matches what waited during the candle and moves the clock to its close
+    venue = node.broker.gate
     symbol = node.spec.market.symbol
     total = len(close_times)
     collecting = gc.isenabled()

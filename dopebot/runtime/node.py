@@ -10,7 +10,7 @@ from typing import Any
 
 from dopebot.core import topics
 from dopebot.core.bus import Bus
-from dopebot.core.clock import Clock, SimulatedClock
+from dopebot.core.clock import Clock, ReplayClock
 from dopebot.core.timeframes import width_ms
 from dopebot.core.types import Candle, Market, Order, OrderUpdate
 from dopebot.execution.simulated import FillModel, SimulatedBroker
@@ -58,8 +58,9 @@ class Node:
         markets = {market.symbol: market}
         self.portfolio = Portfolio(markets, spec.starting_balance, publish, bus.has_subscribers)
         self.broker = SimulatedBroker(markets, spec.fill_model, {market.quote: spec.starting_balance},
-                                      width_ms(spec.timeframe), publish,
-                                      clock if isinstance(clock, SimulatedClock) else None)
+                                      width_ms(spec.timeframe), publish)
+        if isinstance(clock, ReplayClock):
+            clock.bind(bus)
         self.runners = [make(publish) for make in runners]
         self.trader = Trader(market, spec.strategy, inputs, self.portfolio, spec.trader, clock, publish,
                              spec.order_prefix)
@@ -91,7 +92,6 @@ class Node:
             self.orders.append(order)
 
     def on_market_candle(self, candle: Candle) -> None:
-        """A closed candle from the feed: the simulated venue matches first (and, in a replay, moves the clock),
-        then the bot sees it."""
+        """A closed candle from the feed (paper): the simulated venue matches first, then the bot sees it."""
         self.broker.on_candle(candle)
         self.bus.publish(self.candle_topic, candle)
