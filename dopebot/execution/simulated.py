@@ -15,7 +15,7 @@ from typing import Any
 
 from dopebot.core import topics
 from dopebot.core.bus import Gate
-from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, to_decimal
+from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step
 from dopebot.core.types import (
     CancelOrder,
     Candle,
@@ -155,7 +155,7 @@ class SimulatedBroker:
     def _execute(self, order: Order, reference: float, time: int, slip: bool) -> bool:
         """Price, size, fee and funds check of one fill; publishes the fill or a rejection."""
         market = self.markets[order.symbol]
-        price = to_decimal(reference)
+        price = Decimal(repr(reference))  # the float's shortest repr: 0.1 is 0.1, not its binary expansion
         if slip and self.model.slippage_bps:
             factor = self.model.slippage_bps * BPS
             price = price * (ONE + factor) if order.side is Side.BUY else price * (ONE - factor)
@@ -180,8 +180,10 @@ class SimulatedBroker:
         self._fill_count += 1
         fill = Fill(f"{order.id}-f{self._fill_count}", order.id, order.symbol, order.side, time, price, amount,
                     fee, market.quote, order.reason)
-        self._update(order, time, OrderStatus.FILLED, filled=amount)
-        self._publish(self._topics[order.symbol][1], fill)
+        updates_topic, fills_topic = self._topics[order.symbol]
+        self._publish(updates_topic, tuple.__new__(OrderUpdate, (order.id, order.symbol, time, OrderStatus.FILLED,
+                                                                 amount, "")))
+        self._publish(fills_topic, fill)
         return True
 
     def _problem(self, market: Market, side: Side, amount: Decimal, notional: Decimal, fee: Decimal) -> str:
