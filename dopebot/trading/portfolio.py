@@ -92,11 +92,13 @@ class Portfolio:
         entry_price = trip.bought_notional / trip.bought_amount
         exit_price = trip.sold_notional / trip.sold_amount
         pnl = trip.sold_notional - trip.bought_notional - trip.fees
-        self.round_trips.append(RoundTrip(symbol, trip.entry_time, last.time, entry_price, exit_price,
-                                          trip.bought_amount, trip.fees, pnl, last.reason))
+        self.round_trips.append(tuple.__new__(RoundTrip, (symbol, trip.entry_time, last.time, entry_price,
+                                                          exit_price, trip.bought_amount, trip.fees, pnl,
+                                                          last.reason)))
 
     def _after_fill(self, fill: Fill) -> None:
-        self.last_close.setdefault(fill.symbol, float(fill.price))
+        if fill.symbol not in self.last_close:
+            self.last_close[fill.symbol] = float(fill.price)
         self._held_float[fill.symbol] = float(self.amounts[fill.symbol])
         if not self._held_float[fill.symbol]:
             del self._held_float[fill.symbol]
@@ -105,7 +107,8 @@ class Portfolio:
         for symbol in self._held_float:
             if symbol != fill.symbol:
                 value += self.amounts[symbol] * to_decimal(self.last_close[symbol])
-        point = EquityPoint(fill.time, self.cash, value)
+        # equity is cash + value by construction here, so the validating constructor has nothing to check
+        point = tuple.__new__(EquityPoint, (fill.time, self.cash, value, self.cash + value))
         self.ledger.append(point)
         equity = float(point.equity)
         if equity > self.peak_equity:

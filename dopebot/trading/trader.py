@@ -129,9 +129,12 @@ class Trader:
             self._protective.clear()  # the broker cancels the other side of a one-cancels-other pair
 
     def on_update(self, update: OrderUpdate) -> None:
-        if update.order_id == self._in_flight and update.status in (OrderStatus.REJECTED, OrderStatus.CANCELED):
-            self._in_flight = None
-        if update.status.is_final and update.order_id in self._protective:
+        status = update.status
+        if status is OrderStatus.ACCEPTED:
+            return
+        if status is not OrderStatus.FILLED and update.order_id == self._in_flight:
+            self._in_flight = None  # rejected or canceled: the fill that would clear it will not come
+        if update.order_id in self._protective:
             self._protective.remove(update.order_id)
 
     # --- decisions ------------------------------------------------------------------------------
