@@ -6,6 +6,7 @@ candle) with the ratio, peak RSS, and the wall time of the whole `dopebot backte
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -42,37 +43,46 @@ def bare_loop(series) -> float:
     return time.perf_counter() - started
 
 
-def main() -> None:
+def once() -> dict[str, float]:
+    """One fresh process, as a user's `dopebot backtest` is: replay, whole run_backtest, bare loop."""
     keep_freed_memory()  # as the CLI does
-    if not DATA.exists():
-        skip("backtest_sma_engine_candles_per_second", f"{DATA} not present")
-        return
     series = read_candles(DATA, "BTC/USDT", 60_000, parse_time("2024-01-01"), parse_time("2025-01-01"))
     spec = NodeSpec(Market.spot("BTC/USDT", "0.01", "0.00001"), "1m", load_strategy("sma_cross"),
                     TraderConfig(stake_amount=Decimal(10_000)), Decimal(1_000_000),
                     FillModel(Decimal("0.001"), Decimal(0)))
-    replay_times, total_times, bare_times = [], [], []
-    for _ in range(RUNS):
-        node = build_node(spec, series)
-        started = time.perf_counter()
-        replay(node, series)
-        replay_times.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        result = run_backtest(spec, series)
-        total_times.append(time.perf_counter() - started)
-        bare_times.append(bare_loop(series))
-    candles = len(series)
-    engine = candles / median(replay_times)
-    bare = candles / median(bare_times)
+    node = build_node(spec, series)
+    started = time.perf_counter()
+    replay(node, series)
+    replay_seconds = time.perf_counter() - started
+    started = time.perf_counter()
+    result = run_backtest(spec, series)
+    total_seconds = time.perf_counter() - started
+    return {"candles": len(series), "trades": len(result.round_trips), "replay": replay_seconds,
+            "total": total_seconds, "bare": bare_loop(series), "rss": peak_rss_mib()}
+
+
+def main() -> None:
+    if not DATA.exists():
+        skip("backtest_sma_engine_candles_per_second", f"{DATA} not present")
+        return
+    if "--once" in sys.argv:
+        print(json.dumps(once()))
+        return
+    runs = [json.loads(subprocess.run([sys.executable, __file__, "--once"], check=True, capture_output=True,
+                                      text=True).stdout.strip().splitlines()[-1]) for _ in range(RUNS)]
+    candles = runs[0]["candles"]
+    rates = [candles / run["replay"] for run in runs]
+    engine, bare = median(rates), median([candles / run["bare"] for run in runs])
     emit("backtest_sma_engine_candles_per_second", round(engine), "candles/s", runs=RUNS, target=1_000_000,
-         best=round(candles / min(replay_times)), all=[round(candles / t) for t in replay_times],
-         candles=candles, trades=len(result.round_trips), what="replay loop: venue match + bus + trader + portfolio")
-    emit("backtest_sma_run_candles_per_second", round(candles / median(total_times)), "candles/s", runs=RUNS,
-         what="run_backtest: batch indicators + replay + equity curve + result")
+         best=round(max(rates)), all=[round(rate) for rate in rates], candles=candles, trades=runs[0]["trades"],
+         what="replay loop (venue, bus, trader, strategy, fills, portfolio), one fresh process per run")
+    emit("backtest_sma_run_candles_per_second", round(median([candles / run["total"] for run in runs])),
+         "candles/s", runs=RUNS, what="run_backtest: batch indicators + replay + equity curve + result")
     emit("backtest_bare_loop_candles_per_second", round(bare), "candles/s", runs=RUNS,
-         what="baseline: build candle + one call, same run")
+         what="baseline: build candle + one call, same processes")
     emit("backtest_engine_vs_bare_loop", round(engine / bare, 3), "ratio")
-    emit("backtest_sma_peak_rss", round(peak_rss_mib(), 1), "MiB")
+    emit("backtest_sma_peak_rss", round(median([run["rss"] for run in runs]), 1), "MiB",
+         what="one process: candles, replay and a second full run_backtest")
     command = [str(REPO / ".venv" / "bin" / "dopebot"), "backtest", "--strategy", "sma_cross", "--data", str(DATA),
                "--start", "2024-01-01", "--end", "2025-01-01", "--stake-amount", "10000",
                "--starting-balance", "1000000"]
