@@ -152,3 +152,14 @@ def test_time_exit_after_max_hold_candles(market_series: CandleSeries) -> None:
     assert len(timed) > 20
     assert all(t.exit_time - t.entry_time == 5 * 60_000 for t in timed)  # in at an open, out 5 opens later
     assert all(t.exit_time - t.entry_time <= 5 * 60_000 for t in result.round_trips)
+
+
+def test_fill_at_close_fills_on_the_signal_candle_close(market_series: CandleSeries) -> None:
+    spec = spec_for()
+    spec = NodeSpec(spec.market, spec.timeframe, spec.strategy, spec.trader, spec.starting_balance,
+                    FillModel(Decimal("0.001"), Decimal(0), "close"))
+    result = run_backtest(spec, market_series)
+    closes = dict(zip(market_series.close_time.tolist(), market_series.column("close").tolist(), strict=True))
+    assert len(result.fills) > 100
+    for fill in result.fills:
+        assert fill.price == Decimal(repr(closes[fill.time]))  # filled at the close of the candle it was sent on

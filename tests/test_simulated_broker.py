@@ -161,3 +161,11 @@ def test_fee_is_never_negative_and_scales_with_notional(fee: str) -> None:
     venue.broker.on_candle(candle(120_000, 250.0, 250, 250, 250))
     (fill,) = venue.fills()
     assert fill.fee == fill.price * fill.amount * D(fee) >= 0
+
+
+def test_float_noise_in_a_price_does_not_cost_a_tick() -> None:
+    venue = Venue()
+    venue.broker.on_order(market_buy("1000"))
+    venue.broker.on_candle(candle(120_000, 41117.590000000004, 41120, 41100, 41110))
+    (fill,) = venue.fills()
+    assert fill.price == D("41117.59")  # rounded to the tick first; only slippage is adverse

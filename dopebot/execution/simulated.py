@@ -15,7 +15,7 @@ from typing import Any
 
 from dopebot.core import topics
 from dopebot.core.bus import Gate
-from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step
+from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, round_to_step
 from dopebot.core.types import (
     CancelOrder,
     Candle,
@@ -155,7 +155,9 @@ class SimulatedBroker:
     def _execute(self, order: Order, reference: float, time: int, slip: bool) -> bool:
         """Price, size, fee and funds check of one fill; publishes the fill or a rejection."""
         market = self.markets[order.symbol]
-        price = Decimal(repr(reference))  # the float's shortest repr: 0.1 is 0.1, not its binary expansion
+        # the market's price first (the float's shortest repr, rounded to the tick: float noise such as
+        # 41117.590000000004 must not cost a whole tick), then adverse slippage and rounding
+        price = round_to_step(Decimal(repr(reference)), market.price_step)
         if slip and self.model.slippage_bps:
             factor = self.model.slippage_bps * BPS
             price = price * (ONE + factor) if order.side is Side.BUY else price * (ONE - factor)

@@ -18,9 +18,10 @@ def generate_candles(count: int, width_ms: int = 60_000, start_ms: int = 1_704_0
     steps = 8  # sub-steps per candle give a realistic high/low
     shocks = rng.standard_normal((count, steps)) * (vol / np.sqrt(steps))[:, None] + (drift / steps)[:, None]
     path = start_price * np.exp(np.cumsum(shocks.ravel())).reshape(count, steps)
-    close = np.round(path[:, -1] / tick) * tick
-    open_ = np.concatenate([[round(start_price / tick) * tick], close[:-1]])
-    inner = np.round(path / tick) * tick
+    scale = round(1 / tick)  # divide by an integer: 4111759 / 100 is the double nearest 41117.59
+    close = np.round(path[:, -1] * scale) / scale
+    open_ = np.concatenate([[round(start_price * scale) / scale], close[:-1]])
+    inner = np.round(path * scale) / scale
     high = np.maximum(inner.max(axis=1), np.maximum(open_, close))
     low = np.minimum(inner.min(axis=1), np.minimum(open_, close))
     volume = np.round(rng.gamma(2.0, 5.0, count) * (1 + 400 * np.abs(close / open_ - 1)), 5)
