@@ -103,21 +103,6 @@ def build_spec(settings: Settings, strategy: Strategy, champion: str | None) -> 
                     champion=champion)
 
 
-def model_outputs(strategy: Strategy, series: CandleSeries, model_id: str | None) -> dict[str, ModelOutputs]:
-    """Batch predictions for the model a prediction strategy trades on (baselines need no training)."""
-    if not strategy.uses_predictions:
-        return {}
-    from dopebot.models.baselines import BASELINES
-
-    chosen = model_id or getattr(strategy.params, "model", None)
-    if chosen in BASELINES:
-        baseline = BASELINES[chosen]()
-        columns = {name: series.column(name) for name in ("open", "high", "low", "close", "volume")}
-        return {chosen: ModelOutputs(chosen, baseline.batch(columns), baseline.horizon, baseline.kind)}
-    raise UsageError(f"model {chosen!r} is not a built-in baseline ({', '.join(BASELINES)}); "
-                     "trained models: see `dopebot models list`")
-
-
 def run_settings(settings: Settings, series: CandleSeries, strategy: Strategy) -> dict[str, Any]:
     trading, backtest = settings.trading, settings.backtest
     return {
@@ -132,60 +117,48 @@ def run_settings(settings: Settings, series: CandleSeries, strategy: Strategy) -
     }
 
 
-def execute(settings: Settings, options: BacktestOptions, console: Console) -> BacktestResult:
-    settings = apply_options(settings, options)
-    strategy_name = settings.trading.strategy
-    strategy = load_strategy(strategy_name, settings.strategy_params.get(strategy_name))
-    series = load_series(settings, options)
-    outputs = model_outputs(strategy, series, options.model)
-    spec = build_spec(settings, strategy, next(iter(outputs), None))
-    info = run_settings(settings, series, strategy)
-    if series.gaps:
-        console.print(f"[yellow]{len(series.gaps)} gap(s) in the data, replayed as they are "
-                      f"(first: {series.gaps[0]})[/yellow]")
+def replay(spec: NodeSpec, series: CandleSeries, outputs: dict[str, ModelOutputs], info: dict[str, Any],
+           console: Console) -> BacktestResult:
+    """One backtest, with a progress bar when it is long enough to want one; fails on subscriber errors."""
     if len(series) < PROGRESS_FROM:
-        return run_backtest(spec, series, outputs, settings=info)
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+        result = run_backtest(spec, series, outputs, settings=info)
+    else:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                  TimeRemainingColumn(), console=console, transient=True) as progress:
-        task = progress.add_task("replaying candles", total=len(series))
-        return run_backtest(spec, series, outputs, settings=info,
-                            progress=lambda done: progress.update(task, completed=done))
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeRemainingColumn(), console=console, transient=True) as progress:
+            task = progress.add_task("replaying candles", total=len(series))
+            result = run_backtest(spec, series, outputs, settings=info,
+                                  progress=lambda done: progress.update(task, completed=done))
+    if result.bus_errors:
+        raise BacktestFailed(f"{result.bus_errors} subscriber error(s) during the replay; first: {result.first_error}")
+    return result
 
 
 def run(settings: Settings, options: BacktestOptions, console: Console | None = None) -> BacktestResult | None:
     console = console or Console()
-    if options.model or options.compare or options.thresholds or _trained_model_configured(settings, options):
-        return run_models(settings, options, console)
-    result = execute(settings, options, console)
-    _check(result)
+    settings = apply_options(settings, options)
+    strategy = load_strategy(settings.trading.strategy, settings.strategy_params.get(settings.trading.strategy))
+    series = load_series(settings, options)
+    if series.gaps:
+        console.print(f"[yellow]{len(series.gaps)} gap(s) in the data, replayed as they are "
+                      f"(first: {series.gaps[0]})[/yellow]")
+    if strategy.uses_predictions or options.model or options.compare or options.thresholds:
+        return run_models(settings, options, series, strategy, console)
+    result = replay(build_spec(settings, strategy, None), series, {}, run_settings(settings, series, strategy),
+                    console)
     report(settings, options, result, console)
     return result
 
 
-def _check(result: BacktestResult) -> None:
-    if result.bus_errors:
-        raise BacktestFailed(f"{result.bus_errors} subscriber error(s) during the replay; first: {result.first_error}")
-
-
-def _trained_model_configured(settings: Settings, options: BacktestOptions) -> bool:
-    """A prediction strategy whose configured model is not a built-in baseline trades a registered model."""
-    from dopebot.models.baselines import BASELINES
-
-    name = options.strategy or settings.trading.strategy
-    model = settings.strategy_params.get(name, {}).get("model")
-    return model is not None and model not in BASELINES and load_strategy(name).uses_predictions
-
-
-def run_models(settings: Settings, options: BacktestOptions, console: Console) -> BacktestResult | None:
-    """Registered models: one backtest, a threshold sweep, or several models side by side on one period."""
+def run_models(settings: Settings, options: BacktestOptions, series: CandleSeries, strategy: Strategy,
+               console: Console) -> BacktestResult | None:
+    """Strategies that trade on predictions: one backtest, a threshold sweep, or several models side by side
+    on the same candles. Baselines and registered models alike (see backtest_models.prepare)."""
     from dopebot.commands import backtest_models as models
 
-    settings = apply_options(settings, options)
-    series = load_series(settings, options)
     explicit_exits = options.stop_loss is not None or options.take_profit is not None
-    configured = settings.strategy_params.get(settings.trading.strategy, {}).get("model", "champion")
+    configured = getattr(strategy.params, "model", "champion")
     identifiers = [i.strip() for i in options.compare.split(",") if i.strip()] if options.compare else [
         options.model or configured]
     runs = [models.prepare(settings, series, identifier, explicit_exits) for identifier in identifiers]
@@ -194,19 +167,19 @@ def run_models(settings: Settings, options: BacktestOptions, console: Console) -
     if options.thresholds:
         if len(runs) != 1:
             raise UsageError("--thresholds sweeps one model; do not combine it with --compare")
-        info = run_settings(runs[0].settings, series, models.strategy_for(runs[0].settings, runs[0]))
-        for _, result in models.sweep(settings, series, runs[0], models.parse_thresholds(options.thresholds),
-                                      build_spec, info, console):
-            _check(result)
+        only = runs[0]
+        rows = models.sweep(only, models.parse_thresholds(options.thresholds), lambda chosen, threshold: replay(
+            build_spec(only.settings, chosen, only.model_id), series, {only.model_id: only.outputs},
+            run_settings(only.settings, series, chosen) | {"model": only.model_id, "threshold": threshold}, console))
+        console.print(models.comparison_table(f"{only.model_id}: entry threshold sweep", rows, first="threshold"))
         return None
     results = []
     for model_run in runs:
-        strategy = models.strategy_for(model_run.settings, model_run)
-        info = run_settings(model_run.settings, series, strategy) | {"model": model_run.model_id}
-        result = run_backtest(build_spec(model_run.settings, strategy, model_run.model_id), series,
-                              {model_run.model_id: model_run.outputs}, settings=info)
-        _check(result)
-        results.append((model_run.model_id, result))
+        chosen = models.strategy_for(model_run.settings, model_run)
+        info = run_settings(model_run.settings, series, chosen) | {"model": model_run.model_id}
+        results.append((model_run.model_id, replay(build_spec(model_run.settings, chosen, model_run.model_id),
+                                                   series, {model_run.model_id: model_run.outputs}, info,
+                                                   console)))
     if len(results) > 1:
         console.print(models.comparison_table("models side by side on the same candles", results))
         return None

@@ -5,6 +5,7 @@ describes. Backtests that overlap a model's training data are flagged loudly: th
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rich.console import Console
@@ -15,8 +16,8 @@ from dopebot.core.config import Settings, override
 from dopebot.core.errors import UsageError
 from dopebot.core.timeframes import iso
 from dopebot.feeds.history import CandleSeries
-from dopebot.runtime.backtest import ModelOutputs, run_backtest
-from dopebot.trading.loader import load_strategy
+from dopebot.runtime.backtest import ModelOutputs
+from dopebot.trading.loader import load_strategy, strategy_class
 from dopebot.trading.result import BacktestResult
 from dopebot.trading.strategy import Strategy
 
@@ -30,7 +31,7 @@ class ModelRun:
     model_id: str
     outputs: ModelOutputs
     settings: Settings
-    threshold: float
+    threshold: float | None  # from a trained model's card; None for a baseline
     overlap: str  # empty when the backtest is out of sample
 
 
@@ -52,7 +53,14 @@ def resolve_model_id(settings: Settings, identifier: str) -> str:
 
 
 def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_exits: bool) -> ModelRun:
-    """Load and verify the model, predict every candle, and take exits from its label unless given."""
+    """Load and verify the model, predict every candle, and take exits from its label unless given.
+    A built-in baseline needs no file: its predictions are computed here, and it has no card."""
+    from dopebot.models.baselines import BASELINES
+
+    if identifier in BASELINES:
+        baseline = BASELINES[identifier]()
+        outputs = ModelOutputs(identifier, baseline.batch(series.columns), baseline.horizon, baseline.kind)
+        return ModelRun(identifier, outputs, settings, None, "")
     from dopebot.models.artifacts import load_model
     from dopebot.models.inference import predict_frame
 
@@ -79,13 +87,13 @@ def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_
 def strategy_for(settings: Settings, run: ModelRun, threshold: float | None = None) -> Strategy:
     """The configured strategy if it trades on predictions, else lgbm_threshold at the card's threshold."""
     name = settings.trading.strategy
+    if not strategy_class(name).uses_predictions:
+        name = MODEL_STRATEGY
     params = dict(settings.strategy_params.get(name, {}))
-    strategy = load_strategy(name, params)
-    if not strategy.uses_predictions:
-        name, params = MODEL_STRATEGY, dict(settings.strategy_params.get(MODEL_STRATEGY, {}))
-    fields = {f.name for f in dataclasses.fields(load_strategy(name).Params)}
-    if "threshold" in fields:
-        params["threshold"] = run.threshold if threshold is None else threshold
+    fields = {f.name for f in dataclasses.fields(strategy_class(name).Params)}
+    chosen = run.threshold if threshold is None else threshold
+    if "threshold" in fields and chosen is not None:
+        params["threshold"] = chosen
     if "model" in fields:
         params["model"] = run.model_id
     return load_strategy(name, params)
@@ -124,14 +132,10 @@ def comparison_table(title: str, rows: list[tuple[str, BacktestResult]], first: 
     return table
 
 
-def sweep(settings: Settings, series: CandleSeries, run: ModelRun, thresholds: list[float],
-          spec_builder, info: dict, console: Console) -> list[tuple[str, BacktestResult]]:
-    rows = []
-    for threshold in thresholds:
-        strategy = strategy_for(run.settings, run, threshold)
-        result = run_backtest(spec_builder(run.settings, strategy, run.model_id), series,
-                              {run.model_id: run.outputs}, settings=info | {"threshold": threshold})
-        rows.append((f"{threshold:g}", result))
-    console.print(comparison_table(f"{run.model_id}: entry threshold sweep", rows, first="threshold"))
-    return rows
-
+def sweep(run: ModelRun, thresholds: list[float],
+          backtest: Callable[[Strategy, float], BacktestResult]) -> list[tuple[str, BacktestResult]]:
+    """One backtest per entry threshold of the run's strategy; `backtest(strategy, threshold)` replays it."""
+    if "threshold" not in {f.name for f in dataclasses.fields(strategy_for(run.settings, run).Params)}:
+        raise UsageError(f"--thresholds: strategy {strategy_for(run.settings, run).name} has no threshold parameter")
+    return [(f"{threshold:g}", backtest(strategy_for(run.settings, run, threshold), threshold))
+            for threshold in thresholds]

@@ -25,7 +25,18 @@ def search_paths() -> list[Path]:
     return unique
 
 
+_LOADED: dict[tuple[str, int], dict[str, type[Strategy]]] = {}  # (file, mtime) -> its classes
+
+
 def _strategies_in(path: Path) -> dict[str, type[Strategy]]:
+    """A strategy file's classes, executed once per process unless the file changed since."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns)
+    if key not in _LOADED:
+        _LOADED[key] = _execute(path)
+    return _LOADED[key]
+
+
+def _execute(path: Path) -> dict[str, type[Strategy]]:
     module_name = f"dopebot_user_strategy_{path.stem}_{abs(hash(str(path.resolve())))}"
     spec = importlib.util.spec_from_file_location(module_name, path)
     if spec is None or spec.loader is None:
@@ -53,6 +64,11 @@ def available() -> dict[str, Path]:
 
 def load_strategy(name_or_path: str, params: dict[str, Any] | None = None) -> Strategy:
     """A strategy instance with validated params; unknown names list the available ones."""
+    cls = strategy_class(name_or_path)
+    return cls(_params(cls, params or {}))
+
+
+def strategy_class(name_or_path: str) -> type[Strategy]:
     if name_or_path.endswith(".py"):
         path = Path(name_or_path)
         if not path.exists():
@@ -66,7 +82,7 @@ def load_strategy(name_or_path: str, params: dict[str, Any] | None = None) -> St
         if name_or_path not in known:
             raise StrategyError(f"unknown strategy {name_or_path!r}; available: {', '.join(sorted(known)) or 'none'}")
         cls = _strategies_in(known[name_or_path])[name_or_path]
-    return cls(_params(cls, params or {}))
+    return cls
 
 
 def _params(cls: type[Strategy], values: dict[str, Any]) -> Any:
