@@ -59,6 +59,9 @@ def load(config: Path):
 def main() -> None:
     from dopebot.runtime.process import keep_freed_memory
 
+    # LightGBM's OpenMP threads spin-wait by default and crawl on a busy 2-core machine; the policy must be in
+    # the environment before OpenMP starts, so it is set here once for every command that may load LightGBM
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     keep_freed_memory()
     app()
 
@@ -128,8 +131,6 @@ def backtest(
 ) -> None:
     """Replay candles through the bot's own bus, strategy, trader, simulated broker and portfolio."""
     settings = load(config)
-    if model or compare:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm (OpenMP) is first imported
     from dopebot.commands.backtest import BacktestOptions, run
 
     run(settings, BacktestOptions(
@@ -169,8 +170,6 @@ def train(
 ) -> None:
     """Train a LightGBM model with purged walk-forward validation, save it with its card, register it."""
     settings = load(config)
-    if settings.models.train_threads > 1:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")  # before lightgbm (OpenMP) is first imported
     from dopebot.commands.train import TrainOptions, run
     from dopebot.core.clock import WallClock
 
@@ -197,8 +196,6 @@ def check_lookahead(
 ) -> None:
     """Prove features and decisions use no future candles: recompute on truncated data and compare."""
     settings = load(config)
-    if settings.models.inference_threads > 1:
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     from dopebot.commands.lookahead import run
 
     run(settings, data, symbol, timeframe, start, end, model, cuts, seed, second)
