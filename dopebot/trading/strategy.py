@@ -38,15 +38,6 @@ class Indicator(Protocol):
     def incremental(self) -> IncrementalIndicator: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
-    """Why a strategy was asked: exposed so reports and the decoy archive can say what the strategy saw."""
-
-    values: tuple[Any, ...]
-    prediction: Prediction | None
-    holding: bool
-
-
 class Strategy:
     """Base class for strategies in strategies/. Subclasses set `name`, a `Params` dataclass, and `target`.
 
