@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +17,7 @@ from dopebot.core.topics import matches
 
 Handler = Callable[[Any], None]
 log = logging.getLogger("dopebot.bus")
+_END = object()  # marks the end of a batch
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,7 +113,7 @@ class Bus:
 
     def publish_each(self, topic: str, messages: Iterable[Any], gate: Gate | None = None) -> int:
         """Publish many messages to one topic, each exactly as `publish` would (its consequences drained before
-        the next message), with the route resolved and stats counted once per batch: the replay hot path.
+        the next message), with the route resolved and stats counted once per stretch: the replay hot path.
 
         While `gate.hook` is set, `hook(message)` runs ahead of the subscribers of each message and what it
         publishes is delivered before they see the message (the simulated venue matching orders against a
@@ -120,45 +121,82 @@ class Bus:
         """
         if self._draining:
             raise RuntimeError("publish_each cannot be called from a subscriber")
-        queue = self._queue
+        gate = gate or Gate()
+        iterator = iter(messages)
         self._draining = True
-        count = delivered = 0  # `delivered` is settled per stretch of messages with one handler tuple
-        handlers = self._routes.get(topic) or self._resolve(topic)
-        version, stretch_start = self._version, 0
+        count = 0
         try:
-            gate = gate or Gate()
-            for message in messages:
-                count += 1
-                self.current = message
+            while True:
                 hook = gate.hook
-                if hook is not None:
+                if hook is not None:  # the venue has work: it sees this one message first
+                    message = next(iterator, _END)
+                    if message is _END:
+                        break
+                    count += 1
+                    self.current = message
                     hook(message)
-                    if queue:
+                    if self._queue:
                         self._drain()
-                if self._version != version:  # a subscriber (un)subscribed: resolve again
-                    delivered += (count - 1 - stretch_start) * len(handlers)
-                    handlers, version, stretch_start = self._routes.get(topic) or self._resolve(topic), \
-                        self._version, count - 1
-                if len(handlers) == 1:  # the common replay case: one subscriber (the trader)
-                    try:
-                        handlers[0](message)
-                    except Exception as error:
-                        self._record_error(topic, handlers[0], error)
-                else:
-                    for handler in handlers:
-                        try:
-                            handler(message)
-                        except Exception as error:
-                            self._record_error(topic, handler, error)
-                if queue:
-                    self._drain()
+                    self._deliver(topic, message)
+                    continue
+                # a stretch with no hook and fixed subscribers: the tight loop that most candles take
+                stretch = self._stretch(topic, iterator, gate)
+                if stretch < 0:
+                    count += -stretch - 1
+                    break
+                count += stretch
         finally:
             self._draining = False
             self.current = None
-            queue.clear()
+            self._queue.clear()
             self._published += count
-            self._delivered += delivered + (count - stretch_start) * len(handlers)
         return count
+
+    def _stretch(self, topic: str, iterator: Iterator[Any], gate: Gate) -> int:
+        """Dispatch until the gate opens or the subscribers change; return how many messages went (or
+        -(count + 1) when the iterator ran out)."""
+        handlers = self._routes.get(topic) or self._resolve(topic)
+        queue, version, count = self._queue, self._version, 0
+        if len(handlers) == 1:
+            handler = handlers[0]
+            for count, message in enumerate(iterator, 1):
+                self.current = message
+                try:
+                    handler(message)
+                except Exception as error:
+                    self._record_error(topic, handler, error)
+                if queue:
+                    self._drain()
+                    if gate.hook is not None or self._version != version:
+                        self._delivered += count
+                        return count
+            self._delivered += count
+            return -count - 1
+        for count, message in enumerate(iterator, 1):
+            self.current = message
+            for handler in handlers:
+                try:
+                    handler(message)
+                except Exception as error:
+                    self._record_error(topic, handler, error)
+            if queue:
+                self._drain()
+                if gate.hook is not None or self._version != version:
+                    self._delivered += count * len(handlers)
+                    return count
+        self._delivered += count * len(handlers)
+        return -count - 1
+
+    def _deliver(self, topic: str, message: Any) -> None:
+        handlers = self._routes.get(topic) or self._resolve(topic)
+        self._delivered += len(handlers)
+        for handler in handlers:
+            try:
+                handler(message)
+            except Exception as error:
+                self._record_error(topic, handler, error)
+        if self._queue:
+            self._drain()
 
     def _drain(self) -> None:
         queue, routes = self._queue, self._routes

@@ -60,6 +60,10 @@ class SimulatedBroker:
         self._fill_count = 0
         self._working = False  # anything to match: keeps quiet candles cheap
         self._fills_at_close = model.fill_at == "close"
+        self._fee_rate = model.fee_rate
+        self._slippage = model.slippage_bps > 0
+        self._slip_up = ONE + model.slippage_bps * BPS  # adverse: buys pay more, sells get less
+        self._slip_down = ONE - model.slippage_bps * BPS
         # a replay calls on_candle through this gate only while something waits to be matched
         self.gate = Gate(self.on_candle if self._fills_at_close else None)
         self._topics = {symbol: (topics.order_updates(m.venue, symbol), topics.fills(m.venue, symbol))
@@ -79,9 +83,9 @@ class SimulatedBroker:
             return
         self._update(order, order.time, OrderStatus.ACCEPTED)
         if order.type is OrderType.MARKET:
-            last = self._last.get(order.symbol)
-            if self.model.fill_at == "close" and last is not None:
-                self._fill_market(order, last.close, last.time)
+            last = self._last.get(order.symbol) if self._fills_at_close else None
+            if last is not None:
+                self._execute(order, last.close, last.time, slip=True)
             else:
                 self._market_orders.append(order)
         else:
@@ -105,7 +109,7 @@ class SimulatedBroker:
             waiting, self._market_orders = self._market_orders, []
             for order in waiting:
                 if order.symbol == candle.symbol:
-                    self._fill_market(order, candle.open, opened)
+                    self._execute(order, candle.open, opened, slip=True)
                 else:
                     self._market_orders.append(order)
         if self._resting:
@@ -149,36 +153,38 @@ class SimulatedBroker:
                 self._update(other, time, OrderStatus.CANCELED, f"other side of {order.group} filled")
         self._rebuild_bands()
 
-    def _fill_market(self, order: Order, price: float, time: int) -> None:
-        self._execute(order, price, time, slip=True)
-
     def _execute(self, order: Order, reference: float, time: int, slip: bool) -> bool:
         """Price, size, fee and funds check of one fill; publishes the fill or a rejection."""
         market = self.markets[order.symbol]
+        tick = market.price_step
+        buying = order.side is Side.BUY
         # the market's price first (the float's shortest repr, rounded to the tick: float noise such as
         # 41117.590000000004 must not cost a whole tick), then adverse slippage and rounding
-        price = round_to_step(Decimal(repr(reference)), market.price_step)
-        if slip and self.model.slippage_bps:
-            factor = self.model.slippage_bps * BPS
-            price = price * (ONE + factor) if order.side is Side.BUY else price * (ONE - factor)
-        # the step functions return values with the step's exponent: no further quantize needed
-        price = (ceil_to_step if order.side is Side.BUY else floor_to_step)(price, market.price_step)
+        price = round_to_step(Decimal(repr(reference)), tick)
+        if slip and self._slippage:
+            price = price * self._slip_up if buying else price * self._slip_down
+            # the step functions return values with the step's exponent: no further quantize needed
+            price = ceil_to_step(price, tick) if buying else floor_to_step(price, tick)
+        else:
+            price = price.quantize(tick)
         if order.quote_amount is not None:
             amount = floor_to_step(order.quote_amount / price, market.amount_step)
         else:
             amount = floor_to_step(order.amount, market.amount_step)  # type: ignore[arg-type]
         notional = price * amount
-        fee = ceil_to_step(notional * self.model.fee_rate, market.quote_step)
-        problem = self._problem(market, order.side, amount, notional, fee)
-        if problem:
-            self._update(order, time, OrderStatus.REJECTED, problem)
+        fee = ceil_to_step(notional * self._fee_rate, market.quote_step)
+        balances = self.balances
+        if amount <= 0 or amount < market.min_amount or notional < market.min_notional or (
+                notional + fee > balances.get(market.quote, ZERO) if buying
+                else amount > balances.get(market.base, ZERO)):
+            self._update(order, time, OrderStatus.REJECTED, self._problem(market, order.side, amount, notional, fee))
             return False
-        if order.side is Side.BUY:
-            self.balances[market.quote] -= notional + fee
-            self.balances[market.base] = self.balances.get(market.base, ZERO) + amount
+        if buying:
+            balances[market.quote] -= notional + fee
+            balances[market.base] = balances.get(market.base, ZERO) + amount
         else:
-            self.balances[market.base] -= amount
-            self.balances[market.quote] += notional - fee
+            balances[market.base] -= amount
+            balances[market.quote] += notional - fee
         self._fill_count += 1
         fill = Fill(f"{order.id}-f{self._fill_count}", order.id, order.symbol, order.side, time, price, amount,
                     fee, market.quote, order.reason)
@@ -189,6 +195,7 @@ class SimulatedBroker:
         return True
 
     def _problem(self, market: Market, side: Side, amount: Decimal, notional: Decimal, fee: Decimal) -> str:
+        """Why a fill cannot happen (the reason a rejection carries)."""
         if amount <= 0 or amount < market.min_amount:
             return f"amount {amount} below the minimum {market.min_amount} {market.base}"
         if notional < market.min_notional:
@@ -219,10 +226,9 @@ class SimulatedBroker:
 
     def _update(self, order: Order, time: int, status: OrderStatus, message: str = "",
                 filled: Decimal = ZERO) -> None:
-        known = self._topics.get(order.symbol)
-        topic = known[0] if known else self._updates_topic(order.symbol)
         # tuple.__new__: every field is given, so the NamedTuple's Python-level __new__ adds nothing
-        self._publish(topic, tuple.__new__(OrderUpdate, (order.id, order.symbol, time, status, filled, message)))
+        self._publish(self._updates_topic(order.symbol),
+                      tuple.__new__(OrderUpdate, (order.id, order.symbol, time, status, filled, message)))
 
 
 def _limit_reached(order: Order, candle: Candle, at_open: bool) -> float | None:

@@ -54,38 +54,37 @@ class Portfolio:
 
     # --- fills (exact) -------------------------------------------------------------------------
     def on_fill(self, fill: Fill) -> None:
-        symbol = fill.symbol
-        notional = fill.price * fill.amount
+        symbol, price, amount, fee = fill.symbol, fill.price, fill.amount, fill.fee
+        notional = price * amount
         held, cost = self.amounts[symbol], self.costs[symbol]
         trip = self._open_trips.get(symbol)
         if fill.side is Side.BUY:
-            self.cash -= notional + fill.fee
-            self.amounts[symbol] = held + fill.amount
-            self.costs[symbol] = cost + notional + fill.fee
+            self.cash -= notional + fee
+            self.amounts[symbol] = held = held + amount
+            self.costs[symbol] = cost + notional + fee
             if trip is None:
                 trip = self._open_trips[symbol] = _OpenTrip(fill.time)
-            trip.bought_amount += fill.amount
+            trip.bought_amount += amount
             trip.bought_notional += notional
+            trip.fees += fee
         else:
-            if fill.amount > held:
-                raise ValueError(f"fill {fill.id}: sells {fill.amount} {symbol} but only {held} is held")
+            if amount > held:
+                raise ValueError(f"fill {fill.id}: sells {amount} {symbol} but only {held} is held")
             # cost released by this sale, on the quote grid so realized + remaining cost stays exact
-            step = self.markets[symbol].quote_step
-            released = cost if fill.amount == held else (cost * fill.amount / held).quantize(step)
-            self.cash += notional - fill.fee
-            self.realized_pnl += notional - fill.fee - released
-            self.amounts[symbol] = held - fill.amount
+            released = cost if amount == held else (cost * amount / held).quantize(self.markets[symbol].quote_step)
+            self.cash += notional - fee
+            self.realized_pnl += notional - fee - released
+            self.amounts[symbol] = held = held - amount
             self.costs[symbol] = cost - released
             if trip is not None:
-                trip.sold_amount += fill.amount
+                trip.sold_amount += amount
                 trip.sold_notional += notional
-        if trip is not None:
-            trip.fees += fill.fee
-        self.fees_paid += fill.fee
+                trip.fees += fee
+                if not held:
+                    self._close_trip(symbol, trip, fill)
+        self.fees_paid += fee
         self.fills.append(fill)
-        if trip is not None and self.amounts[symbol] == ZERO:
-            self._close_trip(symbol, trip, fill)
-        self._after_fill(fill)
+        self._after_fill(fill, held)
 
     def _close_trip(self, symbol: str, trip: _OpenTrip, last: Fill) -> None:
         del self._open_trips[symbol]
@@ -96,26 +95,31 @@ class Portfolio:
                                                           exit_price, trip.bought_amount, trip.fees, pnl,
                                                           last.reason)))
 
-    def _after_fill(self, fill: Fill) -> None:
-        if fill.symbol not in self.last_close:
-            self.last_close[fill.symbol] = float(fill.price)
-        self._held_float[fill.symbol] = float(self.amounts[fill.symbol])
-        if not self._held_float[fill.symbol]:
-            del self._held_float[fill.symbol]
-        self._cash_float = float(self.cash)
-        value = self.amounts[fill.symbol] * fill.price
-        for symbol in self._held_float:
-            if symbol != fill.symbol:
-                value += self.amounts[symbol] * to_decimal(self.last_close[symbol])
+    def _after_fill(self, fill: Fill, held: Decimal) -> None:
+        """The exact ledger point at this fill (marked at the fill price) and the float mirror used for
+        per-candle marking."""
+        symbol, cash = fill.symbol, self.cash
+        if symbol not in self.last_close:
+            self.last_close[symbol] = float(fill.price)
+        if held:
+            self._held_float[symbol] = float(held)
+        else:
+            self._held_float.pop(symbol, None)
+        self._cash_float = float(cash)
+        value = held * fill.price
+        if len(self._held_float) > 1 or (self._held_float and not held):
+            for other in self._held_float:
+                if other != symbol:
+                    value += self.amounts[other] * to_decimal(self.last_close[other])
         # equity is cash + value by construction here, so the validating constructor has nothing to check
-        point = tuple.__new__(EquityPoint, (fill.time, self.cash, value, self.cash + value))
-        self.ledger.append(point)
-        equity = float(point.equity)
-        if equity > self.peak_equity:
-            self.peak_equity = equity
-        topic = self._position_topics[fill.symbol]
+        equity = cash + value
+        self.ledger.append(tuple.__new__(EquityPoint, (fill.time, cash, value, equity)))
+        marked = float(equity)
+        if marked > self.peak_equity:
+            self.peak_equity = marked
+        topic = self._position_topics[symbol]
         if self._publish is not None and self._wanted(topic):
-            self._publish(topic, self.position(fill.symbol))
+            self._publish(topic, self.position(symbol))
 
     # --- marking (float, per candle) ------------------------------------------------------------
     def mark(self, candle: Candle) -> None:

@@ -84,13 +84,23 @@ class Trader:
         self._fee_factor = ONE + market.taker_fee
         self._watch_drawdown = config.max_drawdown < 1.0  # marking per candle only serves the drawdown limit
         self._max_hold = config.max_hold or sys.maxsize
+        self._counts_hold = config.max_hold > 0
         self._held_candles = 0  # closed candles since the entry filled, counting the entry candle
+        self._idle = False
+        self._settle()
 
     # --- events ---------------------------------------------------------------------------------
     def on_candle(self, candle: Candle) -> None:
-        """Hot path: runs once per closed candle; the common case (nothing to do) must stay cheap."""
-        self._candle = candle
+        """Hot path: runs once per closed candle. Most candles find the trader idle (see `_settle`): then the
+        whole job is one call to the strategy."""
         values = self._latest_inputs()
+        if self._idle:
+            target = self._target(values, None, self._holding)
+            if target is not None:
+                self._candle = candle
+                self._act(target)
+            return
+        self._candle = candle
         if self._holding:
             self._held_candles += 1
             if self._watch_drawdown:
@@ -117,6 +127,12 @@ class Trader:
                 if target is not None:
                     self._act(target)
 
+    def _settle(self) -> None:
+        """Idle: the strategy decides on the candle itself, nothing is in flight, and a held position needs no
+        per-candle care (no drawdown limit to mark for, no time exit to count towards)."""
+        self._idle = (not self._uses_predictions and self._in_flight is None
+                      and (not self._holding or not (self._watch_drawdown or self._counts_hold)))
+
     def on_fill(self, fill: Fill) -> None:
         held = self.portfolio.amounts[self.market.symbol]
         was_holding, self._holding = self._holding, held > 0
@@ -127,6 +143,7 @@ class Trader:
             self._protect(fill)
         elif not self._holding and was_holding:
             self._protective.clear()  # the broker cancels the other side of a one-cancels-other pair
+        self._settle()
 
     def on_update(self, update: OrderUpdate) -> None:
         status = update.status
@@ -134,6 +151,7 @@ class Trader:
             return
         if status is not OrderStatus.FILLED and update.order_id == self._in_flight:
             self._in_flight = None  # rejected or canceled: the fill that would clear it will not come
+            self._settle()
         if update.order_id in self._protective:
             self._protective.remove(update.order_id)
 
@@ -159,11 +177,13 @@ class Trader:
         if stake <= 0:
             return
         self._in_flight = self._send(Side.BUY, OrderType.MARKET, OrderReason.SIGNAL, quote_amount=stake)
+        self._settle()
 
     def _exit(self, reason: OrderReason) -> None:
         self._cancel_protection()
         amount = self.portfolio.amounts[self.market.symbol]
         self._in_flight = self._send(Side.SELL, OrderType.MARKET, reason, amount=amount)
+        self._settle()
 
     def _halt(self, why: str) -> None:
         self.halted = True
