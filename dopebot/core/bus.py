@@ -199,30 +199,20 @@ class Bus:
             self._drain()
 
     def _drain(self) -> None:
+        """Deliver what subscribers published, oldest first, until nothing is left (what it causes included)."""
         queue, routes = self._queue, self._routes
-        published = delivered = 0
-        try:
-            while queue:
-                topic, message = queue.popleft()
-                handlers = routes.get(topic)
-                if handlers is None:
-                    handlers = self._resolve(topic)
-                published += 1
-                delivered += len(handlers)
-                if len(handlers) == 1:  # most consequences have one subscriber (a prediction, a fill's trader)
-                    try:
-                        handlers[0](message)
-                    except Exception as error:
-                        self._record_error(topic, handlers[0], error)
-                    continue
-                for handler in handlers:
-                    try:
-                        handler(message)
-                    except Exception as error:
-                        self._record_error(topic, handler, error)
-        finally:
-            self._published += published
-            self._delivered += delivered
+        while queue:
+            topic, message = queue.popleft()
+            handlers = routes.get(topic)
+            if handlers is None:
+                handlers = self._resolve(topic)
+            self._published += 1
+            self._delivered += len(handlers)
+            for handler in handlers:
+                try:
+                    handler(message)
+                except Exception as error:  # isolation, as in publish
+                    self._record_error(topic, handler, error)
 
     def _record_error(self, topic: str, handler: Handler, error: Exception) -> None:
         self._errors += 1

@@ -113,16 +113,15 @@ class SimulatedBroker:
                 else:
                     self._market_orders.append(order)
         if self._resting:
-            self._match_resting(candle, opened)
+            band = self._bands.get(candle.symbol)  # most candles stay inside it: nothing can trigger
+            if band is not None and (candle.low <= band[0] or candle.high >= band[1]):
+                self._match_resting(candle, opened)
         self._working = bool(self._market_orders or self._resting)
 
     # --- matching -------------------------------------------------------------------------------
     def _match_resting(self, candle: Candle, time: int) -> None:
         """Three passes, pessimistic within a candle: limits the open already satisfies, then stops the range
         touches (a stop gapped through fills at the open), then limits the range touches."""
-        band = self._bands.get(candle.symbol)
-        if band is None or (candle.low > band[0] and candle.high < band[1]):
-            return
         mine = [o for o in self._resting.values() if o.symbol == candle.symbol]
         for phase in (_limit_at_open, _stop_touched, _limit_touched):
             for order in mine:

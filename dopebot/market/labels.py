@@ -68,6 +68,13 @@ def _widths(spec: LabelSpec, close: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     return spec.take_profit * scale, spec.stop_loss * scale
 
 
+def barrier_fractions(frame: pd.DataFrame, spec: LabelSpec) -> tuple[np.ndarray, np.ndarray]:
+    """Per-row take-profit and stop-loss widths as fractions of the entry price, before fees (the ones
+    `triple_barrier` uses; NaN while the volatility window fills). Lets callers that need fixed exits
+    (the trader) summarise volatility barriers without re-deriving them."""
+    return _widths(spec, frame["close"].to_numpy(dtype=float))
+
+
 def triple_barrier(frame: pd.DataFrame, spec: LabelSpec) -> Labels:
     """Vectorised over the horizon (H passes of O(n)), memory O(n): fits a year of minutes easily."""
     o, h, lo, c = (frame[k].to_numpy(dtype=float) for k in ("open", "high", "low", "close"))

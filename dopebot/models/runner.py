@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
+from itertools import repeat
 from typing import Any, Protocol
 
 import numpy as np
@@ -40,20 +42,21 @@ class LiveModelRunner:
 
 
 class ReplayModelRunner:
-    """Hands out predictions computed in batch over history (backtest), one per candle in order."""
+    """Hands out predictions computed in batch over history (backtest), one per candle in order. The
+    Prediction records are built lazily in C from the value and close-time arrays, one per candle."""
 
     def __init__(self, model_id: str, venue: str, symbol: str, horizon: int, kind: str, values: np.ndarray,
-                 publish: Callable[[str, Any], None]) -> None:
+                 times: np.ndarray, publish: Callable[[str, Any], None]) -> None:
+        if len(values) != len(times):
+            raise ValueError(f"model {model_id}: {len(values)} predictions for {len(times)} candles")
         self.model_id = model_id
         self._topic = topics.predictions(model_id, venue, symbol)
-        self._symbol, self._horizon, self._kind = symbol, horizon, kind
-        self._next = iter(values.tolist()).__next__
+        rows = zip(repeat(model_id), repeat(symbol), times.tolist(), repeat(horizon), values.tolist(), repeat(kind),
+                   repeat(0.0))
+        self._next = map(partial(tuple.__new__, Prediction), rows).__next__
         self._publish = publish
 
     def on_candle(self, candle: Candle) -> None:
-        value = self._next()
-        if value != value:  # NaN: still warming up
-            return
-        # tuple.__new__ skips the NamedTuple's Python-level __new__: this runs once per candle
-        self._publish(self._topic, tuple.__new__(Prediction, (self.model_id, self._symbol, candle.time,
-                                                              self._horizon, value, self._kind, 0.0)))
+        prediction = self._next()
+        if prediction.value == prediction.value:  # NaN while warming up (or inputs missing): nothing to say
+            self._publish(self._topic, prediction)

@@ -57,14 +57,14 @@ def build_node(spec: NodeSpec, series: CandleSeries, models: Mapping[str, ModelO
     for output in (models or {}).values():
         if len(output.values) != len(series):
             raise ValueError(f"model {output.model_id}: {len(output.values)} predictions for {len(series)} candles")
-        runners.append(_replay_factory(spec, output))
+        runners.append(_replay_factory(spec, output, series.close_time))
     return Node(spec, ReplayClock(int(series.close_time[0]) - series.width_ms), inputs, runners)
 
 
-def _replay_factory(spec: NodeSpec, output: ModelOutputs) -> RunnerFactory:
+def _replay_factory(spec: NodeSpec, output: ModelOutputs, times: np.ndarray) -> RunnerFactory:
     market = spec.market
     return lambda publish: ReplayModelRunner(output.model_id, market.venue, market.symbol, output.horizon,
-                                             output.kind, output.values, publish)
+                                             output.kind, output.values, times, publish)
 
 
 def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | None = None) -> None:
