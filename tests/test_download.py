@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -224,3 +225,49 @@ def test_cli_downloads_two_symbols_through_the_environment_url(emulator: Emulato
     for symbol in ("BTC/USDT", "ETH/USDT"):
         pd.testing.assert_frame_equal(on_disk(tmp_path, symbol), source(symbol).iloc[:1_440])
     assert len(emulator.requests_to(KLINES)) == 4  # two pages per symbol, the second ends at --until
+
+
+class RecordingProgress:
+    """A progress sink that keeps what the downloader told it (the CLI draws the same calls as bars)."""
+
+    def __init__(self) -> None:
+        self.expected: dict[str, int] = {}
+        self.fetched: dict[str, int] = {}
+        self.finished: list[str] = []
+
+    def begin(self, symbol: str, expected: int) -> None:
+        self.expected[symbol] = expected
+        self.fetched[symbol] = 0
+
+    def advance(self, symbol: str, fetched: int) -> None:
+        self.fetched[symbol] += fetched
+
+    def finish(self, symbol: str) -> None:
+        self.finished.append(symbol)
+
+
+async def test_progress_counts_every_stored_row_and_finishes_when_history_ends_early(
+        emu: EmulatorServer, exchange: Any, tmp_path: Path) -> None:
+    """Asking far past the source's last candle: the estimate is the whole window, the bar still ends."""
+    sink = RecordingProgress()
+    job = DownloadJob("BTC/USDT", "1m", T0, T0 + 10_000 * MINUTE, data_file(tmp_path, "binance", "BTC/USDT", "1m"))
+    [report] = await download_all(exchange, [job], SimulatedClock(FAR_FUTURE), progress=sink,
+                                  policy=fast_policy(None, 4))
+    assert sink.expected == {"BTC/USDT": 10_000}
+    assert sink.fetched == {"BTC/USDT": report.rows_written} == {"BTC/USDT": BTC_ROWS}
+    assert sink.finished == ["BTC/USDT"]
+
+
+def test_the_cli_bar_ends_at_what_was_fetched() -> None:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from dopebot.commands.download import RichProgress
+
+    with Progress(console=Console(file=io.StringIO())) as progress:
+        bars = RichProgress(progress)
+        bars.begin("BTC/USDT", 10_000)
+        bars.advance("BTC/USDT", 6_000)
+        bars.finish("BTC/USDT")
+        [task] = progress.tasks
+        assert (task.completed, task.total, task.finished) == (6_000, 6_000, True)

@@ -33,6 +33,11 @@ class RichProgress:
     def advance(self, symbol: str, fetched: int) -> None:
         self.progress.advance(self.tasks[symbol], fetched)  # type: ignore[arg-type]
 
+    def finish(self, symbol: str) -> None:
+        task = self.tasks[symbol]
+        done = next(t.completed for t in self.progress.tasks if t.id == task)
+        self.progress.update(task, total=done)  # type: ignore[arg-type]
+
 
 def build_jobs(settings: Settings, *, exchange: str | None, symbols: str | None, timeframe: str | None,
                since: str | None, until: str | None, data_dir: Path | None, now_ms: int) -> list[DownloadJob]:

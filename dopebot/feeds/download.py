@@ -31,12 +31,20 @@ class ProgressSink(Protocol):
 
     def advance(self, symbol: str, fetched: int) -> None: ...
 
+    def finish(self, symbol: str) -> None:
+        """The exchange had no more: what was fetched is the whole (history may start later, or end before
+        --until or now), so the bar ends full rather than stuck short of the estimate."""
+        ...
+
 
 class NoProgress:
     def begin(self, symbol: str, expected: int) -> None:
         pass
 
     def advance(self, symbol: str, fetched: int) -> None:
+        pass
+
+    def finish(self, symbol: str) -> None:
         pass
 
 
@@ -174,6 +182,7 @@ async def download_symbol(exchange: Any, job: DownloadJob, clock: Clock, *,
     try:
         for low, high in ranges:
             await _fetch_range(exchange, job, store, low, high, clock, progress, policy, page_limit)
+        progress.finish(job.symbol)
     finally:
         store.flush()
     return store.report(job.symbol)
