@@ -193,12 +193,16 @@ def check_lookahead(
     cuts: Annotated[int, typer.Option(help="Random cut points to truncate the data at.")] = 10,
     seed: Annotated[int, typer.Option(help="Seed for the cut points.")] = 0,
     second: Annotated[Path | None, typer.Option(help="Candles of a second symbol (e.g. ETH for BTC).")] = None,
+    strategy: Annotated[str | None, typer.Option(
+        help="Check this strategy's indicators and decisions instead of the built-in features (name or path).",
+    )] = None,
 ) -> None:
-    """Prove features and decisions use no future candles: recompute on truncated data and compare."""
+    """Prove features, a strategy or a model's decisions use no future candles: recompute on truncated data
+    and compare with the full-data values at every row before the cut."""
     settings = load(config)
     from dopebot.commands.lookahead import run
 
-    run(settings, data, symbol, timeframe, start, end, model, cuts, seed, second)
+    run(settings, data, symbol, timeframe, start, end, model, cuts, seed, second, strategy)
 
 
 @models_app.command("list")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -36,12 +38,32 @@ def list_models(settings: Settings) -> None:
     console.print(table)
 
 
+def _trading_section(row: dict[str, Any]) -> dict[str, Any] | None:
+    """The card's out-of-sample trading section: from the card file beside the model when it is there and
+    is this model's (it is the one `train` updates), else from the registry's copy of the card."""
+    card_path = Path(row["path"]).with_suffix(".json")
+    try:
+        card = json.loads(card_path.read_text())
+    except (OSError, ValueError):
+        card = None
+    if not isinstance(card, dict) or card.get("id") != row["id"] or card.get("sha256") != row["sha256"]:
+        card = row["card"]
+    section = card.get("trading")
+    return section if isinstance(section, dict) and section.get("strategies") else None
+
+
 def show(settings: Settings, model_id: str) -> None:
     db = open_store(settings.bot.state_file)
     row = registry.get(db, model_id)
     console = Console()
     console.print(f"[bold]{model_id}[/bold]  status {row['status']}  file {row['path']}  sha256 {row['sha256']}")
     console.print_json(json.dumps(row["card"], default=str))
+    trading = _trading_section(row)
+    if trading is not None:
+        from dopebot.commands.train_trading import trading_table
+
+        console.width = max(console.width, 110)  # numbers and the exits note wrap rather than get cut
+        console.print(trading_table(trading))
     table = Table(title="history")
     for column in ("time", "from", "to", "note"):
         table.add_column(column)

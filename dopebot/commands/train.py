@@ -88,20 +88,36 @@ def run(settings: Settings, options: TrainOptions, now_ms: int) -> TrainOutcome:
     extra = {"tuning": tuning.summary} if tuning is not None else None
     outcome = _train_with_progress(request, series, other, threshold, console, extra)
     report = build_report(outcome)
-    if options.register:
+    trading = _evaluate_trading(settings, series, outcome, report) if options.trading else None
+    if options.register:  # after the trading section is in the card, so the registry's copy has it too
         _register(settings, outcome, now_ms)
     out = Console()
     out.width = max(out.width, 110)  # eleven numeric columns: wrap the terminal rather than truncate numbers
     out.print(summary_table(outcome))
-    if options.trading:
-        from dopebot.commands.train_trading import evaluate_trading, trading_table
+    if trading is not None:
+        from dopebot.commands.train_trading import trading_table
 
-        report["trading"] = evaluate_trading(settings, series, outcome)
-        if report["trading"]:
-            out.print(trading_table(report["trading"]))
+        out.print(trading_table(trading))
     if options.json_out:
         options.json_out.write_text(json.dumps(report, indent=2, default=str))
     return outcome
+
+
+def _evaluate_trading(settings: Settings, series: CandleSeries, outcome: TrainOutcome,
+                      report: dict[str, Any]) -> dict[str, Any] | None:
+    """Trade the out-of-fold predictions, put the result in the report and in the model card (its
+    `trading` section); returns that section, or None when the label has no barriers to trade."""
+    from dopebot.commands.train_trading import evaluate_trading
+    from dopebot.models.cards import add_to_card
+
+    evaluation = evaluate_trading(settings, series, outcome)
+    report["trading"] = evaluation.strategies if evaluation is not None else {}
+    if evaluation is None:
+        return None
+    section = evaluation.to_card()
+    report["trading_exits"], report["trading_period"] = section["exits"], section["period"]
+    outcome.card = add_to_card(outcome.card_path.parent, outcome.model_id, "trading", section)
+    return section
 
 
 def _train_with_progress(request: TrainRequest, series: CandleSeries, other: CandleSeries | None,

@@ -1,0 +1,62 @@
+"""Add a section to a saved model card after training (e.g. the out-of-sample trading evaluation).
+
+Only the model file is hashed (the card stores its SHA-256), so adding a card section keeps the model
+loadable. The keys that identify, verify or describe how the model was made are reserved: rewriting them
+after the fact would make the card lie, so they can only be written by `save_model`."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from dopebot.core.errors import ModelFileError, UsageError
+from dopebot.models.artifacts import read_card
+
+RESERVED_KEYS = frozenset({
+    "card_version", "id", "model_file", "sha256", "features", "feature_set", "label", "symbol", "timeframe",
+    "secondary_symbol", "params", "rounds", "data", "validation", "threshold", "created", "tuning",
+})
+
+
+def add_to_card(models_dir: str | Path, model_id: str, key: str, value: Any) -> dict[str, Any]:
+    """Set `key` in `<models_dir>/<model_id>.json` (replacing an earlier value of that key) and return the
+    new card. The file is replaced atomically, so a crash leaves the old card or the new one, never half."""
+    if key in RESERVED_KEYS:
+        raise UsageError(f"model card key {key!r} is reserved (it records how the model was made)")
+    path = Path(models_dir) / f"{model_id}.json"
+    card = read_card(path)
+    if card["id"] != model_id:
+        raise ModelFileError(f"{path}: card belongs to {card['id']!r}, not {model_id!r}")
+    card[key] = value
+    text = json.dumps(card, indent=2, sort_keys=True, default=_jsonable)  # before touching the disk
+    _replace_atomically(path, text)
+    return card
+
+
+def _replace_atomically(path: Path, text: str) -> None:
+    """Write a unique temporary file beside `path` (same file system), flush it, then os.replace."""
+    mode = path.stat().st_mode & 0o777
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)  # mkstemp makes 0600; keep the card readable as before
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
