@@ -157,7 +157,7 @@ class Bus:
         -(count + 1) when the iterator ran out)."""
         handlers = self._routes.get(topic) or self._resolve(topic)
         queue, version, count = self._queue, self._version, 0
-        if len(handlers) == 1:
+        if len(handlers) == 1:  # the same loop without the inner one: a replay's trader is usually alone
             handler = handlers[0]
             for count, message in enumerate(iterator, 1):
                 self.current = message
