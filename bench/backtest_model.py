@@ -38,9 +38,17 @@ def main() -> None:
             if done.returncode != 0:
                 print(done.stderr, file=sys.stderr)
                 raise SystemExit(1)
+        phases = [json.loads(subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("backtest_phases.py")), "--model", model_id, "--data",
+             str(DATA)], cwd=folder, check=True, capture_output=True, text=True, env=environment).stdout)
+            for _ in range(3)]
     emit("backtest_model_command_wall_seconds", round(median(walls), 3), "s", runs=len(walls), target=3.0,
          all=[round(w, 3) for w in walls], what="dopebot backtest --model over 2024 BTC/USDT 1m",
          peak_rss_mib=round(peak_rss_mib(children=True), 1))
+    names = [name for name, value in phases[0].items() if isinstance(value, float)]
+    emit("backtest_model_phase_seconds", round(median([p["total"] for p in phases]), 3), "s", runs=len(phases),
+         phases={name: round(median([p[name] for p in phases]), 3) for name in names},
+         heavy_imports=phases[0]["heavy_imports"], what="the same command's steps timed in one process (medians)")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Benchmark: one new closed candle -> incremental features -> one LightGBM prediction, per-call latency
-p50/p99 (target p99 < 100 µs), with Booster.predict and the C fast path side by side; also checks that
-the fast path returns exactly what Booster.predict returns. One inference thread, as live uses.
+p50/p99 (target p99 < 100 µs), with the general predict call (LGBM_BoosterPredictForMat on a 1-row matrix,
+what a loaded model's booster.predict does) and the one-row C fast path side by side; also checks that the
+fast path returns exactly what the general call returns. One inference thread, as live uses.
 
     .venv/bin/python bench/predict_latency.py [--candles 20000] [--trees 100]
 """

@@ -39,9 +39,9 @@ def resolve_model_id(settings: Settings, identifier: str) -> str:
     if identifier != "champion":
         return identifier
     from dopebot.models import registry
-    from dopebot.store.db import open_store
+    from dopebot.store.db import open_connection
 
-    database = open_store(settings.bot.state_file)
+    database = open_connection(settings.bot.state_file)
     try:
         chosen = registry.champion(database)
     finally:
@@ -54,7 +54,8 @@ def resolve_model_id(settings: Settings, identifier: str) -> str:
 
 def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_exits: bool) -> ModelRun:
     """Load and verify the model, predict every candle, and take exits from its label unless given.
-    A built-in baseline needs no file: its predictions are computed here, and it has no card."""
+    A built-in baseline needs no file: its predictions are computed here, and it has no card. A model with
+    a file needs neither pandas nor the lightgbm package (numpy features, LightGBM's C library)."""
     from dopebot.models.baselines import BASELINES
 
     if identifier in BASELINES:
@@ -62,14 +63,14 @@ def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_
         outputs = ModelOutputs(identifier, baseline.batch(series.columns), baseline.horizon, baseline.kind)
         return ModelRun(identifier, outputs, settings, None, "")
     from dopebot.models.artifacts import load_model
-    from dopebot.models.inference import predict_frame
+    from dopebot.models.inference import predict_columns
 
     model_id = resolve_model_id(settings, identifier)
     # predicting a whole period is a batch job: it gets the training threads, not the live one-row setting
     model = load_model(settings.models.models_dir, model_id, settings.models.train_threads)
     if model.card.get("symbol") != series.symbol:
         raise UsageError(f"model {model_id} was trained on {model.card.get('symbol')}, not {series.symbol}")
-    outputs = ModelOutputs(model_id, predict_frame(model, series.frame), model.horizon, model.kind)
+    outputs = ModelOutputs(model_id, predict_columns(model, series.columns), model.horizon, model.kind)
     label = model.card["label"]
     if not explicit_exits and label.get("kind") == "triple_barrier" and label.get("barrier") == "pct":
         fee = float(label.get("fee", 0.0))

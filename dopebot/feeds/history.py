@@ -122,17 +122,32 @@ def validate_frame(frame: pd.DataFrame, width: int, source: str) -> tuple[Gap, .
     return validate_columns({name: frame[name].to_numpy() for name in frame.columns}, width, source)
 
 
-def _numpy(column: pa.ChunkedArray, dtype: type, name: str, source: Path) -> np.ndarray:
-    """Zero-copy views of primitive Arrow buffers (Array.to_numpy would import pandas)."""
+def _numpy(column: pa.ChunkedArray, dtype: type, name: str, source: Path, low: int = 0,
+           high: int | None = None, copy: bool = True) -> np.ndarray:
+    """Rows [low, high) of a column as a numpy array read from the Arrow buffers (Array.to_numpy would import
+    pandas): copied once, only the requested rows, so the result is writable like any array; `copy=False` gives
+    a read-only view when the rows lie in one chunk. Nothing is cast unless the file stores another type (a cast
+    imports pyarrow.compute, ~40 ms)."""
     if column.null_count:
         if dtype is np.int64:
             raise DataError(f"{source}: {column.null_count} missing value(s) in column {name}")
         column = column.fill_null(float("nan"))  # validation names the first row, like any NaN
-    parts = []
+    wanted = pa.int64() if dtype is np.int64 else pa.float64()
+    high = len(column) if high is None else high
+    parts, start = [], 0
     for chunk in column.chunks:
-        chunk = chunk.cast(pa.int64() if dtype is np.int64 else pa.float64())
-        parts.append(np.frombuffer(chunk.buffers()[1], dtype=dtype, count=len(chunk), offset=chunk.offset * 8))
-    return np.concatenate(parts) if parts else np.empty(0, dtype=dtype)
+        first, last = max(low, start), min(high, start + len(chunk))
+        if first < last:
+            piece = chunk.slice(first - start, last - first)
+            if piece.type != wanted:
+                piece = piece.cast(wanted)
+            parts.append(np.frombuffer(piece.buffers()[1], dtype=dtype, count=len(piece), offset=piece.offset * 8))
+        start += len(chunk)
+    if not parts:
+        return np.empty(0, dtype=dtype)
+    if len(parts) == 1:
+        return parts[0].copy() if copy else parts[0]
+    return np.concatenate(parts)
 
 
 def _row_groups(metadata: pq.FileMetaData, start: int | None, end: int | None) -> list[int]:
@@ -161,24 +176,25 @@ def read_candles(path: str | Path, symbol: str, width: int, start: int | None = 
         if missing:
             raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
         table = parquet.read_row_groups(_row_groups(parquet.metadata, start, end), columns=list(COLUMNS))
-        columns = {name: _numpy(table.column(name), np.int64 if name == "timestamp" else np.float64, name, path)
-                   for name in COLUMNS}
+        times = _numpy(table.column("timestamp"), np.int64, "timestamp", path, copy=False)
+        keep = None
+        if len(times) > 1 and (times[1:] > times[:-1]).all():  # sorted: cut the period by binary search
+            low = 0 if start is None else int(np.searchsorted(times, start, "left"))
+            high = len(times) if end is None else int(np.searchsorted(times, end, "left"))
+        else:  # let validation name the disorder, within the period
+            low, high = 0, len(times)
+            keep = np.ones(len(times), dtype=bool)
+            if start is not None:
+                keep &= times >= start
+            if end is not None:
+                keep &= times < end
+        columns = {"timestamp": times[low:high].copy() if keep is None else times[keep]}
+        for name in COLUMNS[1:]:
+            values = _numpy(table.column(name), np.float64, name, path, low, high)
+            columns[name] = values if keep is None else values[keep]
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, KeyError, ValueError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"{path}: not a readable candle Parquet file ({reason})") from None
-    times = columns["timestamp"]
-    if len(times) > 1 and (np.diff(times) > 0).all():  # sorted: cut the period by binary search
-        low = 0 if start is None else int(np.searchsorted(times, start, "left"))
-        high = len(times) if end is None else int(np.searchsorted(times, end, "left"))
-    else:  # let validation name the disorder, within the period
-        keep = np.ones(len(times), dtype=bool)
-        if start is not None:
-            keep &= times >= start
-        if end is not None:
-            keep &= times < end
-        columns = {name: values[keep] for name, values in columns.items()}
-        low, high = 0, len(columns["timestamp"])
-    columns = {name: values[low:high] for name, values in columns.items()}
     if len(columns["timestamp"]) == 0:
         raise DataError(f"{path}: no candles in the requested period")
     gaps = validate_columns(columns, width, str(path))

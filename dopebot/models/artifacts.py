@@ -1,21 +1,28 @@
 """Model files on disk: a LightGBM text model plus a JSON card, never pickle. The card records what the
 model needs to be trusted later (features and their version, label spec, data range and hash, params,
-fold metrics, threshold, the model file's SHA-256); loading checks all of it and fails in one line."""
+fold metrics, threshold, the model file's SHA-256); loading checks all of it and fails in one line.
+
+Loading gives a NativeBooster (dopebot/models/native.py): inference never imports the lightgbm package
+(and with it scipy and pandas); only saving a freshly trained lightgbm.Booster does, and the caller has it."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import lightgbm as lgb
 import numpy as np
 
 from dopebot.core.errors import ModelFileError
 from dopebot.market.features import FEATURE_SET_VERSION, feature_names
+from dopebot.models.native import LightGBMError, NativeBooster
+
+if TYPE_CHECKING:
+    import lightgbm as lgb
 
 CARD_VERSION = 1
 
@@ -26,10 +33,21 @@ def model_id(symbol: str, timeframe: str, sha256: str) -> str:
     return f"lgbm-{slug}-{timeframe}-{sha256[:8]}"
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    temporary = path.with_suffix(path.suffix + ".tmp")
-    temporary.write_text(text)
-    os.replace(temporary, path)
+def write_atomic(path: Path, text: str) -> None:
+    """Write a unique temporary file beside `path` (same file system), flush it, then os.replace: a crash
+    leaves the old file or the new one, never half. An existing file keeps its mode."""
+    mode = path.stat().st_mode & 0o777 if path.exists() else 0o644
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w") as file:
+            file.write(text)
+            file.flush()
+            os.fsync(file.fileno())
+        os.chmod(temporary, mode)  # mkstemp makes 0600
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
 
 
 def sha256_text(text: str) -> str:
@@ -45,15 +63,15 @@ def save_model(booster: lgb.Booster, card: dict[str, Any],
     digest = sha256_text(text)
     identifier = model_id(card["symbol"], card["timeframe"], digest)
     model_path = directory / f"{identifier}.txt"
-    _write_atomic(model_path, text)
+    write_atomic(model_path, text)
     full_card = {"card_version": CARD_VERSION, "id": identifier, "model_file": model_path.name, "sha256": digest,
                  **card}
     card_path = directory / f"{identifier}.json"
-    _write_atomic(card_path, json.dumps(full_card, indent=2, sort_keys=True, default=_jsonable))
+    write_atomic(card_path, json.dumps(full_card, indent=2, sort_keys=True, default=jsonable))
     return full_card, card_path
 
 
-def _jsonable(value: Any) -> Any:
+def jsonable(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -67,7 +85,7 @@ class LoadedModel:
 
     id: str
     card: dict[str, Any]
-    booster: lgb.Booster
+    booster: NativeBooster
     names: tuple[str, ...]
     threads: int
 
@@ -112,9 +130,9 @@ def load_model(models_dir: str | Path, identifier: str, threads: int = 1) -> Loa
     if sha256_text(text) != card["sha256"]:
         raise ModelFileError(f"{model_path}: SHA-256 does not match the card (file changed or corrupt)")
     try:
-        booster = lgb.Booster(model_str=text)
-    except lgb.basic.LightGBMError as error:
-        raise ModelFileError(f"{model_path}: not a LightGBM model ({str(error).splitlines()[0]})") from None
+        booster = NativeBooster(text)
+    except LightGBMError as error:
+        raise ModelFileError(f"{model_path}: not a LightGBM model ({error.reason})") from None
     _check_features(model_path, card, tuple(booster.feature_name()))
     return LoadedModel(card["id"], card, booster, tuple(card["features"]), threads)
 

@@ -8,7 +8,6 @@ from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from dopebot.core.types import Candle
 
@@ -32,7 +31,10 @@ class Momentum:
         return max(self.lookback, self.window)
 
     def batch(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """NaN while warming up."""
+        """NaN while warming up. (pandas is imported here, not at the top: a backtest of a LightGBM model
+        looks baselines up by name and must not pay for pandas.)"""
+        import pandas as pd
+
         log_close = np.log(columns["close"])
         step = pd.Series(np.diff(log_close, prepend=np.nan))
         deviation = step.rolling(self.window, min_periods=self.window).std(ddof=1).to_numpy()

@@ -7,15 +7,11 @@ after the fact would make the card lie, so they can only be written by `save_mod
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from dopebot.core.errors import ModelFileError, UsageError
-from dopebot.models.artifacts import read_card
+from dopebot.models.artifacts import jsonable, read_card, write_atomic
 
 RESERVED_KEYS = frozenset({
     "card_version", "id", "model_file", "sha256", "features", "feature_set", "label", "symbol", "timeframe",
@@ -33,30 +29,6 @@ def add_to_card(models_dir: str | Path, model_id: str, key: str, value: Any) -> 
     if card["id"] != model_id:
         raise ModelFileError(f"{path}: card belongs to {card['id']!r}, not {model_id!r}")
     card[key] = value
-    text = json.dumps(card, indent=2, sort_keys=True, default=_jsonable)  # before touching the disk
-    _replace_atomically(path, text)
+    text = json.dumps(card, indent=2, sort_keys=True, default=jsonable)  # before touching the disk
+    write_atomic(path, text)
     return card
-
-
-def _replace_atomically(path: Path, text: str) -> None:
-    """Write a unique temporary file beside `path` (same file system), flush it, then os.replace."""
-    mode = path.stat().st_mode & 0o777
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, mode)  # mkstemp makes 0600; keep the card readable as before
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, np.ndarray):
-        return value.tolist()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")

@@ -4,10 +4,12 @@ rollback are status changes with an audit row each, never a redeploy. Times are 
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlite_utils import Database
+if TYPE_CHECKING:  # only for hints: `champion` runs on a plain sqlite3 connection without sqlite-utils
+    from sqlite_utils import Database
 
 from dopebot.core.errors import UsageError
 
@@ -49,9 +51,10 @@ def events(db: Database, model_id: str) -> list[dict[str, Any]]:
     return list(db.query("SELECT * FROM model_events WHERE model_id = ? ORDER BY id", [model_id]))
 
 
-def champion(db: Database) -> str | None:
-    rows = list(db.query("SELECT id FROM models WHERE status = ?", [CHAMPION]))
-    return rows[0]["id"] if rows else None
+def champion(db: Database | sqlite3.Connection) -> str | None:
+    """Works on a plain sqlite3 connection too, so `backtest --model champion` need not load sqlite-utils."""
+    row = db.execute("SELECT id FROM models WHERE status = ?", [CHAMPION]).fetchone()
+    return row[0] if row else None
 
 
 def _set_status(db: Database, model_id: str, old: str, new: str, time_ms: int, note: str) -> None:

@@ -9,11 +9,14 @@ computed from the full per-candle curve before recording, and stored as JSON in 
 
 from __future__ import annotations
 
+import gc
 import json
 import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
-from itertools import count, repeat
+from itertools import chain, repeat
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -30,6 +33,7 @@ if TYPE_CHECKING:
 
 EQUITY_MAX_POINTS = 5_000
 MARK_DECIMALS = 8
+INSERT_BATCH = 128  # rows per INSERT statement
 
 Store: TypeAlias = "Database | sqlite3.Connection"  # loaders also take open_readonly()'s connection
 
@@ -73,23 +77,38 @@ def record_backtest(db: Store, result: BacktestResult, metrics: dict[str, Any],
     started = finished - round(result.elapsed_seconds * 1000)
     run_row = _run_row(result, metrics, started, finished)
     run_id = result.run_id
-    tables = (
-        ("orders", 12, map(records.order_row, repeat(run_id), count(), result.orders)),
-        ("order_updates", 8, map(records.update_row, repeat(run_id), count(), result.updates)),
-        ("fills", 12, map(records.fill_row, repeat(run_id), count(), result.fills)),
-        ("round_trips", 11, map(records.round_trip_row, repeat(run_id), count(), result.round_trips)),
-        ("equity", 5, ((run_id, *point) for point in stored_curve(result))),
-    )
-    try:
-        with _transaction(connection):
-            connection.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(20)})", run_row)
-            for table, width, rows in tables:
-                connection.executemany(f"INSERT INTO {table} VALUES ({_marks(width)})", rows)
-    except sqlite3.IntegrityError as error:
-        raise StoreError(f"run {run_id}: cannot record ({error}); was it recorded already?") from None
-    except sqlite3.Error as error:
-        raise StoreError(f"run {run_id}: cannot record ({error})") from None
+    with _collector_paused():
+        tables = (
+            ("orders", 12, records.order_rows(run_id, result.orders)),
+            ("order_updates", 8, records.update_rows(run_id, result.updates)),
+            ("fills", 12, records.fill_rows(run_id, result.fills)),
+            ("round_trips", 11, records.round_trip_rows(run_id, result.round_trips)),
+            ("equity", 5, [(run_id, *point) for point in stored_curve(result)]),
+        )
+        try:
+            with _transaction(connection):
+                connection.execute(f"INSERT INTO runs ({_RUN_COLUMNS}) VALUES ({_marks(20)})", run_row)
+                for table, width, rows in tables:
+                    _insert(connection, table, width, rows)
+        except sqlite3.IntegrityError as error:
+            raise StoreError(f"run {run_id}: cannot record ({error}); was it recorded already?") from None
+        except sqlite3.Error as error:
+            raise StoreError(f"run {run_id}: cannot record ({error})") from None
     return run_id
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while ~100,000 row tuples are made: after a backtest the process holds
+    millions of objects, and the full collections those allocations trigger cost more than the rows (40 ms
+    of a 60 ms row build, measured). The tuples hold no cycles; collection resumes right after."""
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 Mark = tuple[int, str, str, str]  # time, cash, position value, equity
@@ -201,6 +220,19 @@ def _connection(db: Store) -> sqlite3.Connection:
 
 def _marks(width: int) -> str:
     return ",".join(repeat("?", width))
+
+
+def _insert(connection: sqlite3.Connection, table: str, width: int, rows: list[tuple[Any, ...]]) -> None:
+    """Insert rows in order, up to INSERT_BATCH rows per statement: SQLite's per-statement work is then paid
+    once per batch, ~25 % less time than one statement per row for a year's ledger. Same rows, same order."""
+    one = f"({_marks(width)})"
+    batch = max(1, min(INSERT_BATCH, connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // width))
+    whole = len(rows) - len(rows) % batch
+    if whole:
+        sql = f"INSERT INTO {table} VALUES {','.join(repeat(one, batch))}"
+        connection.executemany(sql, (tuple(chain.from_iterable(rows[i:i + batch])) for i in range(0, whole, batch)))
+    if whole < len(rows):
+        connection.executemany(f"INSERT INTO {table} VALUES {one}", rows[whole:])
 
 
 class _transaction:
