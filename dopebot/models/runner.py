@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from functools import partial
 from itertools import repeat
 from typing import Any, Protocol
 
@@ -53,7 +52,7 @@ class ReplayModelRunner:
         self._topic = topics.predictions(model_id, venue, symbol)
         rows = zip(repeat(model_id), repeat(symbol), times.tolist(), repeat(horizon), values.tolist(), repeat(kind),
                    repeat(0.0))
-        self._next = map(partial(tuple.__new__, Prediction), rows).__next__
+        self._next = map(tuple.__new__, repeat(Prediction), rows).__next__
         self._publish = publish
 
     def on_candle(self, candle: Candle) -> None:

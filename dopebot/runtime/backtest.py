@@ -12,7 +12,6 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import partial
 from itertools import repeat
 
 import numpy as np
@@ -72,7 +71,6 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
     the replay clock reads the candle being dispatched."""
     columns = [series.column(name) for name in ("open", "high", "low", "close", "volume")]
     close_times = series.close_time
-    make = partial(tuple.__new__, Candle)  # Candle._make without the Python-level wrapper
     venue = node.broker.gate
     symbol = node.spec.market.symbol
     total = len(close_times)
@@ -84,7 +82,8 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
             # Python floats for one chunk at a time: they stay in cache and their memory is reused
             rows = zip(repeat(symbol, stop - start), close_times[start:stop].tolist(),
                        *(column[start:stop].tolist() for column in columns), strict=True)
-            node.bus.publish_each(node.candle_topic, map(make, rows), venue)
+            # tuple.__new__(Candle, row): Candle._make without its Python-level wrapper (or a partial's)
+            node.bus.publish_each(node.candle_topic, map(tuple.__new__, repeat(Candle), rows), venue)
             if progress is not None:
                 progress(stop)
     finally:
