@@ -26,7 +26,8 @@ demo: $(STAMP)
 	$(BIN)/python -m dopebot.demo
 
 bench: $(STAMP)
-	@for script in bench/*.py; do $(BIN)/python $$script || exit 1; done
+	@# bench/_*.py are helpers the benchmarks call, not benchmarks
+	@for script in bench/[!_]*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

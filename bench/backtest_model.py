@@ -39,7 +39,7 @@ def main() -> None:
                 print(done.stderr, file=sys.stderr)
                 raise SystemExit(1)
         phases = [json.loads(subprocess.run(
-            [sys.executable, str(Path(__file__).with_name("backtest_phases.py")), "--model", model_id, "--data",
+            [sys.executable, str(Path(__file__).with_name("_phases.py")), "--model", model_id, "--data",
              str(DATA)], cwd=folder, check=True, capture_output=True, text=True, env=environment).stdout)
             for _ in range(3)]
     emit("backtest_model_command_wall_seconds", round(median(walls), 3), "s", runs=len(walls), target=3.0,

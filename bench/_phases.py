@@ -2,7 +2,7 @@
 by one, printed as one JSON object (seconds). bench/backtest_model.py runs it in fresh processes and reports
 the medians; run it alone to look at one phase:
 
-    .venv/bin/python bench/backtest_phases.py --model ID --data FILE [--start 2024-01-01 --end 2025-01-01]
+    .venv/bin/python bench/_phases.py --model ID --data FILE [--start 2024-01-01 --end 2025-01-01]
 
 Run it in the folder whose data/models holds the model; the state file is a temporary one.
 """
