@@ -19,12 +19,12 @@ from typer.testing import CliRunner
 
 from dopebot.cli import app
 from dopebot.core.errors import ModelFileError, UsageError
-from dopebot.feeds.history import write_candles
 from dopebot.feeds.synthetic import generate_candles
 from dopebot.models import registry
 from dopebot.models.artifacts import load_model
 from dopebot.models.cards import RESERVED_KEYS, add_to_card
 from dopebot.store.db import open_store
+from tests.workspace import train_workspace
 
 FRAME = generate_candles(6_000, seed=21)
 FEE, TP, SL = 0.0005, 0.003, 0.0025
@@ -43,11 +43,7 @@ def same(a: Any, b: Any) -> bool:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     tmp = tmp_path_factory.mktemp("card")
-    data = tmp / "BTC_USDT-1m.parquet"
-    write_candles(data, FRAME)
-    config = tmp / "config.toml"
-    config.write_text(f'[bot]\nstate_file = "{tmp / "state.sqlite"}"\n[models]\nmodels_dir = "{tmp / "models"}"\n'
-                      f'train_threads = 1\n[backtest]\nfee = {FEE}\n')
+    data, config = train_workspace(tmp, FRAME, FEE)
     report_path = tmp / "report.json"
     result = CliRunner().invoke(app, ["train", "-c", str(config), "--data", str(data), "--folds", "3", "--horizon",
                                       "30", "--tp", str(TP), "--sl", str(SL), "--json-out", str(report_path)])

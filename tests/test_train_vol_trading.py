@@ -18,10 +18,10 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 from dopebot.commands.train import TrainOptions, run
 from dopebot.commands.train_trading import choose_exits
 from dopebot.core.config import load_settings
-from dopebot.feeds.history import write_candles
 from dopebot.feeds.synthetic import generate_candles
 from dopebot.market.features import batch_features
 from dopebot.models.training import TrainOutcome
+from tests.workspace import train_workspace
 
 FRAME = generate_candles(6_000, seed=21)
 FEE, HORIZON, TP, SL, VOL_WINDOW = 0.0005, 30, 1.0, 0.7, 60  # [train] caps multiples at 1
@@ -40,11 +40,7 @@ def vol_widths(frame: pd.DataFrame, multiple: float) -> np.ndarray:
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[TrainOutcome, dict, str]:
     tmp = tmp_path_factory.mktemp("vol")
-    data = tmp / "BTC_USDT-1m.parquet"
-    write_candles(data, FRAME)
-    config = tmp / "config.toml"
-    config.write_text(f'[bot]\nstate_file = "{tmp / "state.sqlite"}"\n[models]\nmodels_dir = "{tmp / "models"}"\n'
-                      f'train_threads = 1\n[backtest]\nfee = {FEE}\n')
+    data, config = train_workspace(tmp, FRAME, FEE)
     report_path = tmp / "report.json"
     options = TrainOptions(data=data, folds=3, horizon=HORIZON, take_profit=TP, stop_loss=SL, barrier="vol",
                            json_out=report_path)
