@@ -163,3 +163,25 @@ def test_fill_at_close_fills_on_the_signal_candle_close(market_series: CandleSer
     assert len(result.fills) > 100
     for fill in result.fills:
         assert fill.price == Decimal(repr(closes[fill.time]))  # filled at the close of the candle it was sent on
+
+
+@pytest.mark.parametrize("trader", [
+    {}, {"stop_loss": Decimal("0.01"), "take_profit": Decimal("0.02")}, {"max_hold": 40},
+    {"max_drawdown": 0.05},
+])
+def test_the_idle_fast_path_changes_nothing(market_series: CandleSeries, trader: dict, monkeypatch) -> None:
+    """The trader's idle path (one strategy call per quiet candle) is an optimisation only: with it switched
+    off, every candle takes the full path, and the fills and the final equity are the same."""
+    spec = spec_for(**trader)
+    fast = run_backtest(spec, market_series)
+    from dopebot.trading.trader import Trader
+
+    def never_idle(self: Trader) -> None:
+        self._idle = False
+
+    monkeypatch.setattr(Trader, "_settle", never_idle)
+    full = run_backtest(spec, market_series)
+    assert len(fast.fills) > 20
+    assert ledger(fast) == ledger(full)
+    assert (fast.final_equity, fast.halt_reason) == (full.final_equity, full.halt_reason)
+    assert fast.round_trips == full.round_trips  # exit reasons included: signal, stop, take-profit, time, risk
