@@ -37,7 +37,9 @@ class Subscription:
 
 class Gate:
     """A hook `Bus.publish_each` runs ahead of each message while its owner keeps it switched on (the
-    simulated venue: on while orders wait, off otherwise, so quiet candles skip the call)."""
+    simulated venue: on while orders wait, off otherwise, so quiet candles skip the call). Switch it on from
+    a subscriber to something published (the venue does it on receiving an order): a batch looks at the gate
+    after draining what a message caused, not between every two messages."""
 
     __slots__ = ("hook",)
 
