@@ -60,3 +60,28 @@ def test_replay_clock_reads_the_candle_being_dispatched() -> None:
     assert clock.now_ms() == 5 and bus.current is None
     stats = bus.stats
     assert (stats.published, stats.delivered) == (2, 2)
+
+
+def test_followers_come_after_each_message_and_its_consequences() -> None:
+    """A replay's recorded predictions: one item per candle (None: nothing to say), delivered right after the
+    candle and what it caused, through the gate's path as well as the tight one."""
+    bus, log, gate = Bus(), [], Gate()
+    wire(bus, log)
+    bus.subscribe("predictions", lambda prediction: log.append(f"trader gets {prediction}"))
+
+    def venue(message: Candle) -> None:
+        log.append(f"venue matches {message.time}")
+        gate.hook = None
+
+    bus.subscribe("orders", lambda order: setattr(gate, "hook", venue))
+    predictions = iter(["p1", "p2", "p3", None])
+    assert bus.publish_each("candles", map(candle, range(1, 5)), gate, [("predictions", predictions)]) == 7
+    assert log == [
+        "trader sees 1", "trader gets p1",
+        "trader sees 2", "broker gets buy", "trader gets p2",
+        "venue matches 3", "trader sees 3", "trader gets p3",  # the gate's path
+        "trader sees 4",  # None: no prediction for candle 4
+    ]
+    stats = bus.stats
+    # 4 candles + 3 predictions + 1 order published; 4 + 3 + 2 (the order's two subscribers) delivered
+    assert (stats.published, stats.delivered, stats.errors) == (8, 9, 0)

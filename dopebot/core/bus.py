@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dopebot.core.topics import matches
 
 Handler = Callable[[Any], None]
+Follower = tuple[str, Iterator[Any]]  # (topic, one item or None per message), see Bus.publish_each
 log = logging.getLogger("dopebot.bus")
 _END = object()  # marks the end of a batch
 
@@ -113,13 +114,18 @@ class Bus:
             self._draining = False
             self._queue.clear()  # non-empty only if a BaseException escaped: never replay stale messages
 
-    def publish_each(self, topic: str, messages: Iterable[Any], gate: Gate | None = None) -> int:
+    def publish_each(self, topic: str, messages: Iterable[Any], gate: Gate | None = None,
+                     followers: Sequence[Follower] = ()) -> int:
         """Publish many messages to one topic, each exactly as `publish` would (its consequences drained before
         the next message), with the route resolved and stats counted once per stretch: the replay hot path.
 
         While `gate.hook` is set, `hook(message)` runs ahead of the subscribers of each message and what it
         publishes is delivered before they see the message (the simulated venue matching orders against a
         candle). `current` holds the message being dispatched.
+
+        Each follower (topic, iterator) is advanced once per message, in step with `messages`: an item that is
+        not None is published on its topic right after the message and what it caused, as a subscriber reacting
+        to the message would have published it (a replay's recorded predictions, one per candle).
         """
         if self._draining:
             raise RuntimeError("publish_each cannot be called from a subscriber")
@@ -140,9 +146,17 @@ class Bus:
                     if self._queue:
                         self._drain()
                     self._deliver(topic, message)
+                    for follower_topic, following in followers:
+                        extra = next(following)
+                        if extra is not None:
+                            count += 1
+                            self._deliver(follower_topic, extra)
                     continue
                 # a stretch with no hook and fixed subscribers: the tight loop that most candles take
-                stretch = self._stretch(topic, iterator, gate)
+                if followers:
+                    stretch = self._stretch_followed(topic, iterator, gate, followers)
+                else:
+                    stretch = self._stretch(topic, iterator, gate)
                 if stretch < 0:
                     count += -stretch - 1
                     break
@@ -189,8 +203,40 @@ class Bus:
         self._delivered += count * len(handlers)
         return -count - 1
 
+    def _stretch_followed(self, topic: str, iterator: Iterator[Any], gate: Gate,
+                          followers: Sequence[Follower]) -> int:
+        """`_stretch` with followers: after each message and its consequences, the followers' items for it.
+        Returns like `_stretch`, counting the followers' items as published messages."""
+        routes, queue, version = self._routes, self._queue, self._version
+        handlers = routes.get(topic) or self._resolve(topic)
+        advance = [(follower_topic, following.__next__) for follower_topic, following in followers]
+        count = extras = 0
+        for count, message in enumerate(iterator, 1):  # noqa: B007 (read after the loop)
+            self.current = message
+            for handler in handlers:
+                try:
+                    handler(message)
+                except Exception as error:
+                    self._record_error(topic, handler, error)
+            if queue:
+                self._drain()
+            for follower_topic, following in advance:
+                extra = following()
+                if extra is not None:
+                    extras += 1
+                    self._deliver(follower_topic, extra)
+            if gate.hook is not None or self._version != version:
+                break
+        else:
+            self._delivered += count * len(handlers)
+            return -(count + extras) - 1
+        self._delivered += count * len(handlers)
+        return count + extras
+
     def _deliver(self, topic: str, message: Any) -> None:
-        handlers = self._routes.get(topic) or self._resolve(topic)
+        handlers = self._routes.get(topic)
+        if handlers is None:
+            handlers = self._resolve(topic)
         self._delivered += len(handlers)
         for handler in handlers:
             try:

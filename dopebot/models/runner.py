@@ -4,7 +4,7 @@ every candle; which prediction acts is the trader's rendezvous, not the runner's
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from itertools import repeat
 from typing import Any, Protocol
 
@@ -40,22 +40,27 @@ class LiveModelRunner:
                                               self._kind, latency_us))
 
 
-class ReplayModelRunner:
-    """Hands out predictions computed in batch over history (backtest), one per candle in order. The
-    Prediction records are built lazily in C from the value and close-time arrays, one per candle."""
+class RecordedPredictions:
+    """A model's predictions computed in batch over history (backtest): what its runner would have published
+    after each candle. The replay hands them to the bus beside the candles (`Bus.publish_each` followers), one
+    item per candle, None where the model has nothing to say (warming up, or inputs missing), so no runner
+    call and no queued message per candle: the trader meets them exactly as it meets a remote runner's."""
 
     def __init__(self, model_id: str, venue: str, symbol: str, horizon: int, kind: str, values: np.ndarray,
-                 times: np.ndarray, publish: Callable[[str, Any], None]) -> None:
+                 times: np.ndarray) -> None:
         if len(values) != len(times):
             raise ValueError(f"model {model_id}: {len(values)} predictions for {len(times)} candles")
         self.model_id = model_id
-        self._topic = topics.predictions(model_id, venue, symbol)
-        rows = zip(repeat(model_id), repeat(symbol), times.tolist(), repeat(horizon), values.tolist(), repeat(kind),
-                   repeat(0.0))
-        self._next = map(tuple.__new__, repeat(Prediction), rows).__next__
-        self._publish = publish
+        self.topic = topics.predictions(model_id, venue, symbol)
+        self._symbol, self._horizon, self._kind = symbol, horizon, kind
+        self._values, self._times = values, times
 
-    def on_candle(self, candle: Candle) -> None:
-        prediction = self._next()
-        if prediction.value == prediction.value:  # NaN while warming up (or inputs missing): nothing to say
-            self._publish(self._topic, prediction)
+    def chunk(self, start: int, stop: int) -> Iterator[Prediction | None]:
+        """The items for candles [start, stop), built in C from the arrays."""
+        values = self._values[start:stop]
+        rows = zip(repeat(self.model_id), repeat(self._symbol), self._times[start:stop].tolist(),
+                   repeat(self._horizon), values.tolist(), repeat(self._kind), repeat(0.0))
+        made = map(tuple.__new__, repeat(Prediction), rows)
+        if not np.isnan(values).any():
+            return made
+        return iter([prediction if prediction.value == prediction.value else None for prediction in made])

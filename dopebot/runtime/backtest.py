@@ -21,8 +21,8 @@ from dopebot.core.clock import ReplayClock
 from dopebot.core.money import ZERO, to_decimal
 from dopebot.core.types import Candle
 from dopebot.feeds.history import CandleSeries
-from dopebot.models.runner import ReplayModelRunner
-from dopebot.runtime.node import Node, NodeSpec, RunnerFactory
+from dopebot.models.runner import RecordedPredictions
+from dopebot.runtime.node import Node, NodeSpec
 from dopebot.trading.inputs import IncrementalInputs, PrecomputedInputs, batch_rows
 from dopebot.trading.result import BacktestResult
 
@@ -52,18 +52,15 @@ def build_node(spec: NodeSpec, series: CandleSeries, models: Mapping[str, ModelO
         inputs: IncrementalInputs | PrecomputedInputs = IncrementalInputs(indicators)
     else:
         inputs = PrecomputedInputs(batch_rows(indicators, _columns(series)))
-    runners: list[RunnerFactory] = []
+    recorded = []
     for output in (models or {}).values():
         if len(output.values) != len(series):
             raise ValueError(f"model {output.model_id}: {len(output.values)} predictions for {len(series)} candles")
-        runners.append(_replay_factory(spec, output, series.close_time))
-    return Node(spec, ReplayClock(int(series.close_time[0]) - series.width_ms), inputs, runners)
-
-
-def _replay_factory(spec: NodeSpec, output: ModelOutputs, times: np.ndarray) -> RunnerFactory:
-    market = spec.market
-    return lambda publish: ReplayModelRunner(output.model_id, market.venue, market.symbol, output.horizon,
-                                             output.kind, output.values, times, publish)
+        recorded.append(RecordedPredictions(output.model_id, spec.market.venue, spec.market.symbol, output.horizon,
+                                            output.kind, output.values, series.close_time))
+    node = Node(spec, ReplayClock(int(series.close_time[0]) - series.width_ms), inputs)
+    node.recorded = recorded
+    return node
 
 
 def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | None = None) -> None:
@@ -83,7 +80,8 @@ def replay(node: Node, series: CandleSeries, progress: Callable[[int], None] | N
             rows = zip(repeat(symbol, stop - start), close_times[start:stop].tolist(),
                        *(column[start:stop].tolist() for column in columns), strict=True)
             # tuple.__new__(Candle, row): Candle._make without its Python-level wrapper (or a partial's)
-            node.bus.publish_each(node.candle_topic, map(tuple.__new__, repeat(Candle), rows), venue)
+            followers = [(model.topic, model.chunk(start, stop)) for model in node.recorded]
+            node.bus.publish_each(node.candle_topic, map(tuple.__new__, repeat(Candle), rows), venue, followers)
             if progress is not None:
                 progress(stop)
     finally:

@@ -23,7 +23,7 @@ Publish = Callable[[str, Any], None]
 
 
 class ModelRunner:
-    """What the node needs of a model runner (LiveModelRunner, ReplayModelRunner)."""
+    """What the node needs of a model runner (LiveModelRunner)."""
 
     model_id: str
 
@@ -62,6 +62,8 @@ class Node:
         if isinstance(clock, ReplayClock):
             clock.bind(bus)
         self.runners = [make(publish) for make in runners]
+        # a backtest's recorded model outputs, published by the replay after each candle (see replay)
+        self.recorded: list[Any] = []
         self.trader = Trader(market, spec.strategy, inputs, self.portfolio, spec.trader, clock, publish,
                              spec.order_prefix)
         self.orders: list[Order] = []

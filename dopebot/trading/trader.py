@@ -120,8 +120,9 @@ class Trader:
 
     def on_prediction(self, prediction: Prediction) -> None:
         """Rendezvous: act on the champion's prediction for the candle just closed, once."""
-        if prediction.time == self._candle.time and self._decided_time != prediction.time:
-            self._decided_time = prediction.time
+        time = prediction.time
+        if time == self._candle.time and time != self._decided_time:
+            self._decided_time = time
             if self._in_flight is None:
                 target = self._target(self._values, prediction, self._holding)
                 if target is not None:
