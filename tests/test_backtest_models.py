@@ -113,3 +113,22 @@ def test_a_tampered_model_file_is_refused(trained, tmp_path: Path) -> None:
     settings = override(settings_in(folder), "models", models_dir=str(models))
     with pytest.raises(ModelFileError, match="SHA-256 does not match"):
         run(settings, BacktestOptions(model=model_id, start="2024-01-26", record=False), Console(record=True))
+
+
+def test_a_volatility_barrier_model_trades_with_the_exits_its_training_chose(trained) -> None:
+    """Vol barriers differ per trade; the training's evaluation recorded fixed exits in the card, and a
+    backtest of the model uses exactly those (not the configured ones)."""
+    folder, _ = trained
+    done = dopebot("train", "--exchange", "binance", "--symbol", "BTC/USDT", "--timeframe", "1m",
+                   "--end", "2024-01-25", "--folds", "2", "--horizon", "30", "--barrier", "vol", "--tp", "1.0",
+                   "--sl", "0.7", "--json-out", "vol.json", cwd=folder)
+    assert done.returncode == 0, done.stderr
+    model_id = json.loads((folder / "vol.json").read_text())["model_id"]
+    exits = card(folder, model_id)["trading"]["exits"]
+    assert exits["barrier"] == "vol" and exits["take_profit"] > exits["stop_loss"] > 0
+    result = run(settings_in(folder), BacktestOptions(model=model_id, start="2024-01-26", record=False),
+                 Console(record=True, width=200))
+    assert result is not None
+    assert (result.settings["take_profit"], result.settings["stop_loss"], result.settings["max_hold"]) == (
+        exits["take_profit"], exits["stop_loss"], exits["max_hold"])
+    assert all(t.exit_time - t.entry_time <= 30 * 60_000 for t in result.round_trips)

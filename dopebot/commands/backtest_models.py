@@ -71,11 +71,8 @@ def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_
     if model.card.get("symbol") != series.symbol:
         raise UsageError(f"model {model_id} was trained on {model.card.get('symbol')}, not {series.symbol}")
     outputs = ModelOutputs(model_id, predict_columns(model, series.columns), model.horizon, model.kind)
-    label = model.card["label"]
-    if not explicit_exits and label.get("kind") == "triple_barrier" and label.get("barrier") == "pct":
-        fee = float(label.get("fee", 0.0))
-        settings = override(settings, "trading", take_profit=label["take_profit"] + 2 * fee,
-                            stop_loss=max(label["stop_loss"] - 2 * fee, 1e-4), max_hold=model.horizon)
+    if not explicit_exits:
+        settings = _label_exits(settings, model.card, model.horizon)
     data = model.card.get("data", {})
     start, end = int(series.open_time[0]), int(series.close_time[-1])
     overlap = ""
@@ -83,6 +80,25 @@ def prepare(settings: Settings, series: CandleSeries, identifier: str, explicit_
         overlap = (f"backtest {iso(start)} → {iso(end)} overlaps model {model_id}'s training data "
                    f"{iso(int(data['start']))} → {iso(int(data['end']))}: these results are in-sample")
     return ModelRun(model_id, outputs, settings, model.threshold, overlap)
+
+
+def _label_exits(settings: Settings, card: dict, horizon: int) -> Settings:
+    """Exits that match what the model learned: the triple barrier's take-profit and stop-loss (fees
+    included as in the label) and a time exit at its horizon. Volatility barriers differ per trade, so they
+    take the fixed exits the training's trading evaluation chose and recorded in the card (median widths over
+    training rows); a card without them keeps the configured exits."""
+    label = card["label"]
+    if label.get("kind") != "triple_barrier":
+        return settings
+    if label.get("barrier") == "pct":
+        fee = float(label.get("fee", 0.0))
+        return override(settings, "trading", take_profit=label["take_profit"] + 2 * fee,
+                        stop_loss=max(label["stop_loss"] - 2 * fee, 1e-4), max_hold=horizon)
+    exits = (card.get("trading") or {}).get("exits")
+    if label.get("barrier") == "vol" and exits:
+        return override(settings, "trading", take_profit=exits["take_profit"], stop_loss=exits["stop_loss"],
+                        max_hold=int(exits["max_hold"]))
+    return settings
 
 
 def strategy_for(settings: Settings, run: ModelRun, threshold: float | None = None) -> Strategy:
