@@ -277,6 +277,27 @@ def test_price_to_step_is_exact_and_on_the_grid(price: float, step: Decimal) -> 
     assert abs(result - to_decimal(price)) <= step / 2
 
 
+def repr_route(price: float, step: Decimal) -> Decimal:
+    """The definition: the float's shortest repr, rounded half-even to the step."""
+    return round_to_step(Decimal(repr(price)), step).quantize(step)
+
+
+near_grid = st.builds(lambda ticks, noise, decimals: ticks / 10**decimals + noise,
+                      st.integers(min_value=1, max_value=10**11), st.sampled_from([0.0, 1e-12, -1e-12, 3e-9]),
+                      st.integers(min_value=0, max_value=8))
+
+
+@given(price=near_grid | st.floats(min_value=1e-9, max_value=1e12, allow_nan=False, allow_infinity=False),
+       step=steps)
+@example(price=41117.590000000004, step=D("0.01"))
+@example(price=2.675, step=D("0.01"))  # binary 2.67499999...: the repr says 2.675, half-even gives 2.68
+@example(price=0.125, step=D("0.01"))
+def test_price_to_step_fast_path_equals_the_repr_definition(price: float, step: Decimal) -> None:
+    result = price_to_step(price, step)
+    assert result == repr_route(price, step)
+    assert str(result) == str(repr_route(price, step))
+
+
 @given(st.floats(allow_nan=False, allow_infinity=False))
 def test_to_decimal_round_trips_every_finite_float(value: float) -> None:
     converted = to_decimal(value)

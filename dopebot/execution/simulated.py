@@ -15,7 +15,7 @@ from typing import Any
 
 from dopebot.core import topics
 from dopebot.core.bus import Gate
-from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, round_to_step
+from dopebot.core.money import BPS, ONE, ZERO, ceil_to_step, floor_to_step, price_to_step
 from dopebot.core.types import (
     CancelOrder,
     Candle,
@@ -159,13 +159,11 @@ class SimulatedBroker:
         buying = order.side is Side.BUY
         # the market's price first (the float's shortest repr, rounded to the tick: float noise such as
         # 41117.590000000004 must not cost a whole tick), then adverse slippage and rounding
-        price = round_to_step(Decimal(repr(reference)), tick)
+        price = price_to_step(reference, tick)
         if slip and self._slippage:
             price = price * self._slip_up if buying else price * self._slip_down
             # the step functions return values with the step's exponent: no further quantize needed
             price = ceil_to_step(price, tick) if buying else floor_to_step(price, tick)
-        else:
-            price = price.quantize(tick)
         if order.quote_amount is not None:
             amount = floor_to_step(order.quote_amount / price, market.amount_step)
         else:

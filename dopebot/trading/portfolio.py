@@ -23,6 +23,10 @@ class _OpenTrip:
     sold_amount: Decimal = ZERO
     sold_notional: Decimal = ZERO
     fees: Decimal = ZERO
+    buys: int = 0  # fills on each side: with one, the average price is that fill's price (no division)
+    sells: int = 0
+    buy_price: Decimal = ZERO
+    sell_price: Decimal = ZERO
 
 
 class Portfolio:
@@ -67,6 +71,8 @@ class Portfolio:
             trip.bought_amount += amount
             trip.bought_notional += notional
             trip.fees += fee
+            trip.buys += 1
+            trip.buy_price = price
         else:
             if amount > held:
                 raise ValueError(f"fill {fill.id}: sells {amount} {symbol} but only {held} is held")
@@ -80,6 +86,8 @@ class Portfolio:
                 trip.sold_amount += amount
                 trip.sold_notional += notional
                 trip.fees += fee
+                trip.sells += 1
+                trip.sell_price = price
                 if not held:
                     self._close_trip(symbol, trip, fill)
         self.fees_paid += fee
@@ -88,8 +96,8 @@ class Portfolio:
 
     def _close_trip(self, symbol: str, trip: _OpenTrip, last: Fill) -> None:
         del self._open_trips[symbol]
-        entry_price = trip.bought_notional / trip.bought_amount
-        exit_price = trip.sold_notional / trip.sold_amount
+        entry_price = trip.buy_price if trip.buys == 1 else trip.bought_notional / trip.bought_amount
+        exit_price = trip.sell_price if trip.sells == 1 else trip.sold_notional / trip.sold_amount
         pnl = trip.sold_notional - trip.bought_notional - trip.fees
         self.round_trips.append(tuple.__new__(RoundTrip, (symbol, trip.entry_time, last.time, entry_price,
                                                           exit_price, trip.bought_amount, trip.fees, pnl,
