@@ -98,16 +98,8 @@ class Bus:
         # outermost publish: nothing is queued, so this message goes first; then drain what it caused
         self._draining = True
         try:
-            handlers = self._routes.get(topic)
-            if handlers is None:
-                handlers = self._resolve(topic)
             self._published += 1
-            self._delivered += len(handlers)
-            for handler in handlers:
-                try:
-                    handler(message)
-                except Exception as error:  # isolation: one bad subscriber must not stop the others
-                    self._record_error(topic, handler, error)
+            self._deliver(topic, message)
             if self._queue:
                 self._drain()
         finally:
@@ -146,17 +138,18 @@ class Bus:
                     if self._queue:
                         self._drain()
                     self._deliver(topic, message)
+                    if self._queue:
+                        self._drain()
                     for follower_topic, following in followers:
                         extra = next(following)
                         if extra is not None:
                             count += 1
                             self._deliver(follower_topic, extra)
+                            if self._queue:
+                                self._drain()
                     continue
                 # a stretch with no hook and fixed subscribers: the tight loop that most candles take
-                if followers:
-                    stretch = self._stretch_followed(topic, iterator, gate, followers)
-                else:
-                    stretch = self._stretch(topic, iterator, gate)
+                stretch = self._stretch(topic, iterator, gate, followers)
                 if stretch < 0:
                     count += -stretch - 1
                     break
@@ -168,14 +161,14 @@ class Bus:
             self._published += count
         return count
 
-    def _stretch(self, topic: str, iterator: Iterator[Any], gate: Gate) -> int:
-        """Dispatch until the gate opens or the subscribers change; return how many messages went (or
-        -(count + 1) when the iterator ran out)."""
+    def _stretch(self, topic: str, iterator: Iterator[Any], gate: Gate, followers: Sequence[Follower]) -> int:
+        """Dispatch until the gate opens or the subscribers change; return how many messages went, followers'
+        items included (or -(count + 1) when the iterator ran out)."""
         handlers = self._routes.get(topic) or self._resolve(topic)
         queue, version, count = self._queue, self._version, 0
-        if len(handlers) == 1:  # the same loop without the inner one: a replay's trader is usually alone
+        if len(handlers) == 1 and not followers:  # a replay's trader, alone: the loop without the inner one
             handler = handlers[0]
-            for count, message in enumerate(iterator, 1):
+            for count, message in enumerate(iterator, 1):  # noqa: B007 (read after the loop)
                 self.current = message
                 try:
                     handler(message)
@@ -184,33 +177,14 @@ class Bus:
                 if queue:
                     self._drain()
                     if gate.hook is not None or self._version != version:
-                        self._delivered += count
-                        return count
+                        break
+            else:
+                self._delivered += count
+                return -count - 1
             self._delivered += count
-            return -count - 1
-        for count, message in enumerate(iterator, 1):
-            self.current = message
-            for handler in handlers:
-                try:
-                    handler(message)
-                except Exception as error:
-                    self._record_error(topic, handler, error)
-            if queue:
-                self._drain()
-                if gate.hook is not None or self._version != version:
-                    self._delivered += count * len(handlers)
-                    return count
-        self._delivered += count * len(handlers)
-        return -count - 1
-
-    def _stretch_followed(self, topic: str, iterator: Iterator[Any], gate: Gate,
-                          followers: Sequence[Follower]) -> int:
-        """`_stretch` with followers: after each message and its consequences, the followers' items for it.
-        Returns like `_stretch`, counting the followers' items as published messages."""
-        routes, queue, version = self._routes, self._queue, self._version
-        handlers = routes.get(topic) or self._resolve(topic)
+            return count
         advance = [(follower_topic, following.__next__) for follower_topic, following in followers]
-        count = extras = 0
+        extras = 0
         for count, message in enumerate(iterator, 1):  # noqa: B007 (read after the loop)
             self.current = message
             for handler in handlers:
@@ -220,11 +194,13 @@ class Bus:
                     self._record_error(topic, handler, error)
             if queue:
                 self._drain()
-            for follower_topic, following in advance:
+            for follower_topic, following in advance:  # e.g. a recorded prediction for this candle
                 extra = following()
                 if extra is not None:
                     extras += 1
                     self._deliver(follower_topic, extra)
+                    if queue:
+                        self._drain()
             if gate.hook is not None or self._version != version:
                 break
         else:
@@ -234,6 +210,8 @@ class Bus:
         return count + extras
 
     def _deliver(self, topic: str, message: Any) -> None:
+        """One message to every subscriber of its topic, in subscription order; a subscriber that raises is
+        isolated (logged, counted) and the others still get the message. What they publish stays queued."""
         handlers = self._routes.get(topic)
         if handlers is None:
             handlers = self._resolve(topic)
@@ -243,24 +221,14 @@ class Bus:
                 handler(message)
             except Exception as error:
                 self._record_error(topic, handler, error)
-        if self._queue:
-            self._drain()
 
     def _drain(self) -> None:
         """Deliver what subscribers published, oldest first, until nothing is left (what it causes included)."""
-        queue, routes = self._queue, self._routes
+        queue = self._queue
         while queue:
             topic, message = queue.popleft()
-            handlers = routes.get(topic)
-            if handlers is None:
-                handlers = self._resolve(topic)
             self._published += 1
-            self._delivered += len(handlers)
-            for handler in handlers:
-                try:
-                    handler(message)
-                except Exception as error:  # isolation, as in publish
-                    self._record_error(topic, handler, error)
+            self._deliver(topic, message)
 
     def _record_error(self, topic: str, handler: Handler, error: Exception) -> None:
         self._errors += 1
