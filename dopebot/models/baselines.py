@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from dopebot.core.types import Candle
+from dopebot.market.rolling import WindowSum, window_sum
 
 
 @dataclass(frozen=True)
@@ -31,16 +32,20 @@ class Momentum:
         return max(self.lookback, self.window)
 
     def batch(self, columns: dict[str, np.ndarray]) -> np.ndarray:
-        """NaN while warming up. (pandas is imported here, not at the top: a backtest of a LightGBM model
-        looks baselines up by name and must not pay for pandas.)"""
-        import pandas as pd
-
-        log_close = np.log(columns["close"])
-        step = pd.Series(np.diff(log_close, prepend=np.nan))
-        deviation = step.rolling(self.window, min_periods=self.window).std(ddof=1).to_numpy()
-        move = log_close - pd.Series(log_close).shift(self.lookback).to_numpy()
-        z = move / (deviation * math.sqrt(self.lookback))
+        """NaN while warming up. The return spread comes from the same block window sums as the incremental
+        form (market.rolling), so both give the same values."""
+        log_close = np.log(np.asarray(columns["close"], dtype=np.float64))
+        steps = np.diff(log_close)  # steps[i]: the return into candle i + 1
+        sums, squares = np.full(len(log_close), np.nan), np.full(len(log_close), np.nan)
+        if len(steps):
+            window_sum(steps, self.window, out=sums[1:])
+            window_sum(steps * steps, self.window, out=squares[1:])
+        move = np.full(len(log_close), np.nan)
+        move[self.lookback:] = log_close[self.lookback:] - log_close[:-self.lookback]
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+            variance = (squares - sums * sums / self.window) / (self.window - 1)
+            variance[variance <= 0.0] = np.nan
+            z = move / (np.sqrt(variance) * math.sqrt(self.lookback))
             return 1.0 / (1.0 + np.exp(-z))
 
     def incremental(self) -> MomentumState:
@@ -48,32 +53,26 @@ class Momentum:
 
 
 class MomentumState:
-    """O(1) per candle: running sums of 1-candle log returns and their squares."""
+    """O(1) per candle: window sums of 1-candle log returns and their squares (market.rolling.WindowSum)."""
 
-    __slots__ = ("_closes", "_lookback", "_returns", "_sum", "_sum_squares", "_window")
+    __slots__ = ("_closes", "_lookback", "_squares", "_sums", "_window")
 
     def __init__(self, lookback: int, window: int) -> None:
         self._lookback, self._window = lookback, window
         self._closes: deque[float] = deque(maxlen=lookback + 1)
-        self._returns: deque[float] = deque(maxlen=window)
-        self._sum = self._sum_squares = 0.0
+        self._sums, self._squares = WindowSum(window), WindowSum(window)
 
     def update(self, candle: Candle) -> float:
         log_close = math.log(candle.close)
+        total = squares = None
         if self._closes:
             step = log_close - self._closes[-1]
-            if len(self._returns) == self._window:
-                old = self._returns[0]
-                self._sum -= old
-                self._sum_squares -= old * old
-            self._returns.append(step)
-            self._sum += step
-            self._sum_squares += step * step
+            total, squares = self._sums.update(step), self._squares.update(step * step)
         self._closes.append(log_close)
-        if len(self._returns) < self._window or len(self._closes) <= self._lookback:
+        if total is None or squares is None or len(self._closes) <= self._lookback:
             return math.nan
         n = self._window
-        variance = (self._sum_squares - self._sum * self._sum / n) / (n - 1)
+        variance = (squares - total * total / n) / (n - 1)
         if variance <= 0.0:
             return math.nan
         z = (log_close - self._closes[0]) / (math.sqrt(variance) * math.sqrt(self._lookback))
