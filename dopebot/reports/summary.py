@@ -66,19 +66,20 @@ def assumption_rows(settings: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def percent(value: float | None) -> str:
-    if value is None:
-        return "n/a"
-    if math.isinf(value):
-        return "∞" if value > 0 else "-∞"
-    return f"{value * 100:,.2f} %"
+    return _special(value) or f"{value * 100:,.2f} %"
 
 
 def number(value: float | None) -> str:
+    return _special(value) or f"{value:,.2f}"
+
+
+def _special(value: float | None) -> str:
+    """How a missing or infinite metric reads (e.g. profit factor without losing trades); "" otherwise."""
     if value is None:
         return "n/a"
     if math.isinf(value):
         return "∞" if value > 0 else "-∞"
-    return f"{value:,.2f}"
+    return ""
 
 
 def _average_trade(metrics: Metrics, quote: str) -> str:
