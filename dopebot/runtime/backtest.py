@@ -52,14 +52,10 @@ def build_node(spec: NodeSpec, series: CandleSeries, models: Mapping[str, ModelO
         inputs: IncrementalInputs | PrecomputedInputs = IncrementalInputs(indicators)
     else:
         inputs = PrecomputedInputs(batch_rows(indicators, _columns(series)))
-    recorded = []
-    for output in (models or {}).values():
-        if len(output.values) != len(series):
-            raise ValueError(f"model {output.model_id}: {len(output.values)} predictions for {len(series)} candles")
-        recorded.append(RecordedPredictions(output.model_id, spec.market.venue, spec.market.symbol, output.horizon,
-                                            output.kind, output.values, series.close_time))
     node = Node(spec, ReplayClock(int(series.close_time[0]) - series.width_ms), inputs)
-    node.recorded = recorded
+    for output in (models or {}).values():  # RecordedPredictions checks there is one value per candle
+        node.recorded.append(RecordedPredictions(output.model_id, spec.market.venue, spec.market.symbol,
+                                                 output.horizon, output.kind, output.values, series.close_time))
     return node
 
 

@@ -14,6 +14,7 @@ from dopebot.core.clock import Clock, ReplayClock
 from dopebot.core.timeframes import width_ms
 from dopebot.core.types import Candle, Market, Order, OrderUpdate
 from dopebot.execution.simulated import FillModel, SimulatedBroker
+from dopebot.models.runner import RecordedPredictions
 from dopebot.trading.inputs import IncrementalInputs, PrecomputedInputs
 from dopebot.trading.portfolio import Portfolio
 from dopebot.trading.strategy import Strategy
@@ -63,7 +64,7 @@ class Node:
             clock.bind(bus)
         self.runners = [make(publish) for make in runners]
         # a backtest's recorded model outputs, published by the replay after each candle (see replay)
-        self.recorded: list[Any] = []
+        self.recorded: list[RecordedPredictions] = []
         self.trader = Trader(market, spec.strategy, inputs, self.portfolio, spec.trader, clock, publish,
                              spec.order_prefix)
         self.orders: list[Order] = []
